@@ -1,0 +1,101 @@
+"""Protocol-independent scoring of a corpus: pair hypotheses with references, align, count."""
+
+import logging
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sap2.errors import InputError
+from sap2.scoring.align import AlignmentRule, WordIds, align
+from sap2.scoring.counts import BiasedErrorCounts, ErrorCounts, count_errors
+from sap2.scoring.keywords import KeywordCounts
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class UtteranceScore:
+    """The alignment and counts of one utterance."""
+
+    utt_id: str
+    ref: list[str]
+    hyp: list[str]
+    ops: str
+    biased: frozenset[str]
+    counts: BiasedErrorCounts
+    keywords: KeywordCounts | None = None
+
+
+@dataclass
+class CorpusScore:
+    """Totals of a scoring run, with the per-utterance results behind them."""
+
+    protocol: str
+    utterances: list[UtteranceScore] = field(default_factory=list)
+    totals: BiasedErrorCounts = field(default_factory=BiasedErrorCounts)
+    keywords: KeywordCounts | None = None
+    sessions: dict[str, ErrorCounts] | None = None
+
+    def add(self, utt: UtteranceScore) -> None:
+        self.utterances.append(utt)
+        self.totals += utt.counts
+        if utt.keywords is not None:
+            if self.keywords is None:
+                self.keywords = KeywordCounts()
+            self.keywords += utt.keywords
+
+    def add_sessions(self, utt2session: dict[str, str]) -> None:
+        """Sum the WER counts of each session (utterances without a session are an error)."""
+        missing = [u.utt_id for u in self.utterances if u.utt_id not in utt2session]
+        if missing:
+            raise InputError(
+                f"utt2session: {len(missing)} scored utterances have no session "
+                f"(first: {', '.join(missing[:3])})"
+            )
+        self.sessions = {}
+        for utt in self.utterances:
+            session = self.sessions.setdefault(utt2session[utt.utt_id], ErrorCounts())
+            session += utt.counts.wer
+
+
+def paired_ids(
+    ref_ids: Iterable[str], hyp_ids: Collection[str], hyp_path: str, lenient: bool
+) -> list[str]:
+    """Reference ids that have a hypothesis, in reference order.
+
+    Raises:
+      InputError: some references lack a hypothesis and ``lenient`` is false, or no
+        reference has one.
+    """
+    ref_ids = list(ref_ids)
+    kept = [u for u in ref_ids if u in hyp_ids]
+    missing = len(ref_ids) - len(kept)
+    if missing and not lenient:
+        first = [u for u in ref_ids if u not in hyp_ids][:3]
+        raise InputError(
+            f"{hyp_path}: {missing} of {len(ref_ids)} reference utterances have no "
+            f"hypothesis (first: {', '.join(first)}); use --lenient to leave them out"
+        )
+    if not kept:
+        raise InputError(f"{hyp_path}: no hypothesis matches a reference utterance id")
+    if missing:
+        logger.warning("lenient scoring: left out %d reference utterances", missing)
+    extra = len(hyp_ids) - len(kept)
+    if extra:
+        logger.warning("%s: ignored %d hypotheses with no reference", hyp_path, extra)
+    return kept
+
+
+def score_utterance(
+    utt_id: str,
+    ref: Sequence[str],
+    hyp: Sequence[str],
+    biased: Collection[str],
+    rule: AlignmentRule,
+    word_ids: WordIds,
+) -> UtteranceScore:
+    """Align one utterance under ``rule`` and count its errors against ``biased``."""
+    ops = align(ref, hyp, rule, word_ids)
+    biased = frozenset(biased)
+    return UtteranceScore(
+        utt_id, list(ref), list(hyp), ops, biased, count_errors(ref, hyp, ops, biased)
+    )

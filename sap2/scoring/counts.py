@@ -1,0 +1,109 @@
+"""Error counts: WER over all reference words, split into unbiased (U-WER) and biased (B-WER)."""
+
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ErrorCounts:
+    """Reference words and edit counts of one metric (WER, U-WER or B-WER)."""
+
+    ref_words: int = 0
+    subs: int = 0
+    ins: int = 0
+    dels: int = 0
+
+    @property
+    def errors(self) -> int:
+        return self.subs + self.ins + self.dels
+
+    @property
+    def error_rate(self) -> float:
+        """100 * errors / ref_words; 0.0 with no words and no errors, inf with errors only."""
+        if self.ref_words == 0:
+            return 0.0 if self.errors == 0 else math.inf
+        return 100 * self.errors / self.ref_words
+
+    def __iadd__(self, other: "ErrorCounts") -> "ErrorCounts":
+        self.ref_words += other.ref_words
+        self.subs += other.subs
+        self.ins += other.ins
+        self.dels += other.dels
+        return self
+
+    def to_dict(self) -> dict:
+        rate = self.error_rate
+        return {
+            "ref_words": self.ref_words,
+            "subs": self.subs,
+            "ins": self.ins,
+            "dels": self.dels,
+            "error_rate": rate if math.isfinite(rate) else None,
+        }
+
+    def format(self, name: str) -> str:
+        """One line in the form of the is21 ``.result`` files."""
+        return (
+            f"{name}: error_rate={self.error_rate}, ref_words={self.ref_words}, "
+            f"subs={self.subs}, ins={self.ins}, dels={self.dels}"
+        )
+
+
+@dataclass
+class BiasedErrorCounts:
+    """WER with its unbiased / biased split. ``wer`` is always ``u_wer + b_wer``."""
+
+    wer: ErrorCounts = field(default_factory=ErrorCounts)
+    u_wer: ErrorCounts = field(default_factory=ErrorCounts)
+    b_wer: ErrorCounts = field(default_factory=ErrorCounts)
+
+    def __iadd__(self, other: "BiasedErrorCounts") -> "BiasedErrorCounts":
+        self.wer += other.wer
+        self.u_wer += other.u_wer
+        self.b_wer += other.b_wer
+        return self
+
+    def format(self) -> str:
+        """The three lines of an is21 ``.result`` file."""
+        return "\n".join(
+            (self.wer.format("WER"), self.u_wer.format("U-WER"), self.b_wer.format("B-WER"))
+        )
+
+
+def count_errors(
+    ref: Sequence[str], hyp: Sequence[str], ops: str, biased: Collection[str]
+) -> BiasedErrorCounts:
+    """Count the errors of one aligned utterance.
+
+    A reference word (matched, substituted or deleted) counts towards B-WER if it is in
+    ``biased``, else U-WER; an inserted hypothesis word likewise by its own spelling.
+
+    Args:
+      ref, hyp: the aligned word sequences.
+      ops: the alignment from :func:`sap2.scoring.align.align`.
+      biased: the biased words of this utterance.
+    """
+    counts = BiasedErrorCounts()
+    i = j = 0
+    for op in ops:
+        if op == "I":
+            word = hyp[j]
+            j += 1
+        else:
+            word = ref[i]
+            i += 1
+            if op != "D":
+                j += 1
+        part = counts.b_wer if word in biased else counts.u_wer
+        if op == "I":
+            part.ins += 1
+            continue
+        part.ref_words += 1
+        if op == "S":
+            part.subs += 1
+        elif op == "D":
+            part.dels += 1
+    for name in ("ref_words", "subs", "ins", "dels"):
+        setattr(counts.wer, name, getattr(counts.u_wer, name) + getattr(counts.b_wer, name))
+    return counts
