@@ -1,13 +1,14 @@
-"""Word alignment with the costs and tie-breaking of a scoring protocol.
+"""Word alignment and error counting with the costs and tie-breaking of a protocol.
 
-The dynamic programme runs in C (``_align.c``); this module holds the rules and maps
-words to the integer ids the C code compares.
+The dynamic programme and its back-trace run in C (``_align.c``); this module holds the
+protocols' rules and turns the C results into :class:`~sap2.scoring.counts.ErrorCounts`.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sap2.scoring._align import align as _align_ids
+from sap2.scoring._align import align as _align
+from sap2.scoring.counts import BiasedErrorCounts, ErrorCounts
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,8 @@ class AlignmentRule:
     ``order`` is a permutation of ``"MID"``: ``M`` the diagonal (match or substitution),
     ``I`` the insertion from (i, j-1), ``D`` the deletion from (i-1, j). The first move
     tried sets the best cost; a later move replaces it only if strictly cheaper. A match
-    costs 0.
+    costs 0. Row 0 is reached by insertions, column 0 by deletions; the alignment is
+    read back from (n, m).
     """
 
     sub_cost: int
@@ -35,33 +37,32 @@ IS21_RULE = AlignmentRule(sub_cost=4, ins_cost=3, del_cost=3, order="MID")
 SLIDESPEECH_RULE = AlignmentRule(sub_cost=1, ins_cost=1, del_cost=1, order="DIM")
 
 
-class WordIds(dict):
-    """A growing word -> int map, shared by all utterances of one scoring run."""
-
-    def ids(self, words: Sequence[str]) -> list[int]:
-        """Return the ids of ``words``, adding unseen words."""
-        return [self.setdefault(w, len(self)) for w in words]
-
-
 def align(
-    ref: Sequence[str], hyp: Sequence[str], rule: AlignmentRule, word_ids: WordIds | None = None
-) -> str:
-    """Align two word sequences.
+    ref: Sequence[str],
+    hyp: Sequence[str],
+    rule: AlignmentRule,
+    biased: frozenset[str] | set[str] = frozenset(),
+) -> tuple[str, BiasedErrorCounts]:
+    """Align two word sequences and count their errors.
 
     Args:
       ref: reference words.
       hyp: hypothesis words.
       rule: costs and tie-breaking, e.g. :data:`IS21_RULE`.
-      word_ids: reuse one map across many calls to avoid re-hashing (optional).
+      biased: the biased words of this utterance. A reference word (matched,
+        substituted or deleted) counts towards B-WER if it is in ``biased``, else U-WER;
+        an inserted hypothesis word likewise by its own spelling.
     Returns:
-      one character per aligned pair in reading order: ``C`` correct, ``S``
-      substitution, ``I`` insertion (a hypothesis word only), ``D`` deletion (a
-      reference word only). ``C``, ``S`` and ``D`` consume a reference word; ``C``,
-      ``S`` and ``I`` consume a hypothesis word.
+      ``(ops, counts)``: ``ops`` has one character per aligned pair in reading order,
+      ``C`` correct, ``S`` substitution, ``I`` insertion (a hypothesis word only), ``D``
+      deletion (a reference word only); ``counts`` the WER / U-WER / B-WER counts.
     """
-    word_ids = WordIds() if word_ids is None else word_ids
-    ops = _align_ids(
-        word_ids.ids(ref), word_ids.ids(hyp), rule.sub_cost, rule.ins_cost, rule.del_cost,
-        rule.order,
+    if not isinstance(ref, list):
+        ref = list(ref)
+    if not isinstance(hyp, list):
+        hyp = list(hyp)
+    ops, (ur, us, ui, ud, br, bs, bi, bd) = _align(
+        ref, hyp, biased, rule.sub_cost, rule.ins_cost, rule.del_cost, rule.order
     )
-    return ops.decode("ascii")
+    counts = BiasedErrorCounts.from_parts(ErrorCounts(ur, us, ui, ud), ErrorCounts(br, bs, bi, bd))
+    return ops.decode("ascii"), counts

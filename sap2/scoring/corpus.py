@@ -5,8 +5,8 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sap2.errors import InputError
-from sap2.scoring.align import AlignmentRule, WordIds, align
-from sap2.scoring.counts import BiasedErrorCounts, ErrorCounts, count_errors
+from sap2.scoring.align import AlignmentRule, align
+from sap2.scoring.counts import BiasedErrorCounts, ErrorCounts
 from sap2.scoring.keywords import KeywordCounts
 
 logger = logging.getLogger(__name__)
@@ -89,13 +89,9 @@ def score_utterance(
     utt_id: str,
     ref: Sequence[str],
     hyp: Sequence[str],
-    biased: Collection[str],
+    biased: frozenset[str],
     rule: AlignmentRule,
-    word_ids: WordIds,
 ) -> UtteranceScore:
     """Align one utterance under ``rule`` and count its errors against ``biased``."""
-    ops = align(ref, hyp, rule, word_ids)
-    biased = frozenset(biased)
-    return UtteranceScore(
-        utt_id, list(ref), list(hyp), ops, biased, count_errors(ref, hyp, ops, biased)
-    )
+    ops, counts = align(ref, hyp, rule, biased)
+    return UtteranceScore(utt_id, list(ref), list(hyp), ops, biased, counts)

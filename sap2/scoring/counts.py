@@ -1,7 +1,6 @@
 """Error counts: WER over all reference words, split into unbiased (U-WER) and biased (B-WER)."""
 
 import math
-from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 
@@ -58,6 +57,14 @@ class BiasedErrorCounts:
     u_wer: ErrorCounts = field(default_factory=ErrorCounts)
     b_wer: ErrorCounts = field(default_factory=ErrorCounts)
 
+    @classmethod
+    def from_parts(cls, unbiased: ErrorCounts, biased: ErrorCounts) -> "BiasedErrorCounts":
+        """Build the counts from the U-WER and B-WER parts; WER is their sum."""
+        total = ErrorCounts()
+        total += unbiased
+        total += biased
+        return cls(wer=total, u_wer=unbiased, b_wer=biased)
+
     def __iadd__(self, other: "BiasedErrorCounts") -> "BiasedErrorCounts":
         self.wer += other.wer
         self.u_wer += other.u_wer
@@ -69,41 +76,3 @@ class BiasedErrorCounts:
         return "\n".join(
             (self.wer.format("WER"), self.u_wer.format("U-WER"), self.b_wer.format("B-WER"))
         )
-
-
-def count_errors(
-    ref: Sequence[str], hyp: Sequence[str], ops: str, biased: Collection[str]
-) -> BiasedErrorCounts:
-    """Count the errors of one aligned utterance.
-
-    A reference word (matched, substituted or deleted) counts towards B-WER if it is in
-    ``biased``, else U-WER; an inserted hypothesis word likewise by its own spelling.
-
-    Args:
-      ref, hyp: the aligned word sequences.
-      ops: the alignment from :func:`sap2.scoring.align.align`.
-      biased: the biased words of this utterance.
-    """
-    counts = BiasedErrorCounts()
-    i = j = 0
-    for op in ops:
-        if op == "I":
-            word = hyp[j]
-            j += 1
-        else:
-            word = ref[i]
-            i += 1
-            if op != "D":
-                j += 1
-        part = counts.b_wer if word in biased else counts.u_wer
-        if op == "I":
-            part.ins += 1
-            continue
-        part.ref_words += 1
-        if op == "S":
-            part.subs += 1
-        elif op == "D":
-            part.dels += 1
-    for name in ("ref_words", "subs", "ins", "dels"):
-        setattr(counts.wer, name, getattr(counts.u_wer, name) + getattr(counts.b_wer, name))
-    return counts

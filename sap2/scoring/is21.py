@@ -6,7 +6,7 @@ Words are split on white space; biased words are the rare words of each referenc
 
 from collections.abc import Callable
 
-from sap2.scoring.align import IS21_RULE, WordIds
+from sap2.scoring.align import IS21_RULE
 from sap2.scoring.corpus import CorpusScore, paired_ids, score_utterance
 from sap2.scoring.normalize import identity
 
@@ -29,10 +29,9 @@ def score_is21(
       normalize: applied to reference, hypothesis and each rare word.
     """
     score = CorpusScore(protocol="is21")
-    word_ids = WordIds()
     for utt_id in paired_ids(refs, hyps, hyp_path, lenient):
         text, rare = refs[utt_id]
-        biased = {w for word in rare for w in normalize(word).split()}
+        biased = frozenset(w for word in rare for w in normalize(word).split())
         score.add(
             score_utterance(
                 utt_id,
@@ -40,7 +39,6 @@ def score_is21(
                 normalize(hyps[utt_id]).split(),
                 biased,
                 IS21_RULE,
-                word_ids,
             )
         )
     return score

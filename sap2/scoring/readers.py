@@ -91,7 +91,8 @@ def _json_word_list(field: str, path: Pathlike, number: int, column: int) -> lis
 def read_is21_ref(path: Pathlike) -> dict[str, tuple[str, list[str]]]:
     """Read an is21 reference TSV: id, text, JSON rare words, [JSON biasing list].
 
-    Returns ``{uttid: (text, rare_words)}``; the biasing list is checked but not kept.
+    Returns ``{uttid: (text, rare_words)}``; the biasing list (column 4) is not used by
+    the scorers, so only its brackets are checked.
     """
     table: dict[str, tuple[str, list[str]]] = {}
     seen: dict[str, int] = {}
@@ -103,8 +104,11 @@ def read_is21_ref(path: Pathlike) -> dict[str, tuple[str, list[str]]]:
                 f"biasing list), found {len(fields)}"
             )
         rare = _json_word_list(fields[2], path, number, 3)
-        if len(fields) == 4:
-            _json_word_list(fields[3], path, number, 4)
+        if len(fields) == 4 and not (
+            fields[3].startswith("[") and fields[3].rstrip().endswith("]")
+        ):
+            # The biasing list is not used for scoring: check its shape, not every word.
+            raise InputError(f"{path}:{number}: column 4 is not a JSON list")
         _store(table, fields[0], (fields[1], rare), path, number, seen)
     return _require_nonempty(table, path, "is21 reference lines")
 

@@ -10,7 +10,7 @@ import logging
 import unicodedata
 from collections.abc import Callable
 
-from sap2.scoring.align import SLIDESPEECH_RULE, WordIds
+from sap2.scoring.align import SLIDESPEECH_RULE
 from sap2.scoring.corpus import CorpusScore, paired_ids, score_utterance
 from sap2.scoring.keywords import count_keywords
 from sap2.scoring.normalize import identity
@@ -64,14 +64,15 @@ def score_slidespeech(
     if unknown:
         logger.warning("ignored keyword lines of %d utterances not in the reference", unknown)
     score = CorpusScore(protocol="slidespeech")
-    word_ids = WordIds()
     for utt_id in paired_ids(refs, hyps, hyp_path, lenient):
         ref = tokenize(normalize(refs[utt_id]))
         hyp = tokenize(normalize(hyps[utt_id]))
-        utt_keywords = [w for phrase in keywords.get(utt_id, []) for w in tokenize(normalize(phrase))]
+        utt_keywords = [
+            w for phrase in keywords.get(utt_id, []) for w in tokenize(normalize(phrase))
+        ]
         in_ref = set(ref)
-        biased = {w for w in utt_keywords if w in in_ref}
-        utt = score_utterance(utt_id, ref, hyp, biased, SLIDESPEECH_RULE, word_ids)
+        biased = frozenset(w for w in utt_keywords if w in in_ref)
+        utt = score_utterance(utt_id, ref, hyp, biased, SLIDESPEECH_RULE)
         utt.keywords = count_keywords(ref, hyp, utt_keywords)
         score.add(utt)
     return score

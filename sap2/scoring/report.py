@@ -1,0 +1,165 @@
+"""Score reports: the human summary, the ``--json`` summary and the ``--details`` folder.
+
+Files are written to a temporary name and renamed into place, so a failed run never
+leaves a half-written report where a finished one is expected.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from sap2.scoring.corpus import CorpusScore, UtteranceScore
+
+Pathlike = str | Path
+
+
+def format_summary(score: CorpusScore) -> str:
+    """WER, U-WER and B-WER lines as in is21 ``.result`` files, then keywords if scored."""
+    lines = [score.totals.format()]
+    if score.keywords is not None:
+        lines.append(score.keywords.format())
+    return "\n".join(lines)
+
+
+def summary_dict(score: CorpusScore) -> dict:
+    """The ``--json`` summary (counts, with ``error_rate`` in percent)."""
+    summary: dict = {
+        "protocol": score.protocol,
+        "utterances": len(score.utterances),
+        "wer": score.totals.wer.to_dict(),
+        "u_wer": score.totals.u_wer.to_dict(),
+        "b_wer": score.totals.b_wer.to_dict(),
+    }
+    if score.keywords is not None:
+        summary["keywords"] = score.keywords.to_dict()
+    if score.sessions is not None:
+        summary["sessions"] = {name: c.to_dict() for name, c in sorted(score.sessions.items())}
+    return summary
+
+
+def write_json(score: CorpusScore, path: Pathlike) -> None:
+    """Write :func:`summary_dict` to ``path`` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(summary_dict(score), f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def format_alignment(utt: UtteranceScore) -> str:
+    """An sclite-like block: reference over hypothesis, gaps as ``*``, S/I/D marks below."""
+    ref_row, hyp_row, eval_row = [], [], []
+    i = j = 0
+    for op in utt.ops:
+        r = h = ""
+        if op != "I":
+            r = utt.ref[i]
+            i += 1
+        if op != "D":
+            h = utt.hyp[j]
+            j += 1
+        width = max(len(r), len(h), 1)
+        ref_row.append((r or "*" * width).ljust(width))
+        hyp_row.append((h or "*" * width).ljust(width))
+        eval_row.append(("" if op == "C" else op).ljust(width))
+    c = utt.counts.wer
+    correct = c.ref_words - c.subs - c.dels
+    lines = [
+        f"id: {utt.utt_id}",
+        f"Scores: (#C #S #D #I) {correct} {c.subs} {c.dels} {c.ins}",
+        "REF:  " + " ".join(ref_row),
+        "HYP:  " + " ".join(hyp_row),
+        "Eval: " + " ".join(eval_row).rstrip(),
+    ]
+    if utt.biased:
+        lines.append("Biased: " + " ".join(sorted(utt.biased)))
+    return "\n".join(lines) + "\n"
+
+
+def _edits(score: CorpusScore) -> tuple[Counter, Counter, Counter]:
+    """Counters of substitution pairs, deleted words and inserted words."""
+    subs: Counter = Counter()
+    dels: Counter = Counter()
+    ins: Counter = Counter()
+    for utt in score.utterances:
+        i = j = 0
+        for op in utt.ops:
+            if op == "S":
+                subs[(utt.ref[i], utt.hyp[j])] += 1
+            elif op == "D":
+                dels[utt.ref[i]] += 1
+            elif op == "I":
+                ins[utt.hyp[j]] += 1
+            i += op != "I"
+            j += op != "D"
+    return subs, dels, ins
+
+
+def format_confusions(score: CorpusScore) -> str:
+    """Substitution pairs, deletions and insertions, most frequent first."""
+    subs, dels, ins = _edits(score)
+    out = ["# substitutions: count ref -> hyp"]
+    out += [f"{n}\t{r} -> {h}" for (r, h), n in subs.most_common()]
+    out.append("# deletions: count word")
+    out += [f"{n}\t{w}" for w, n in dels.most_common()]
+    out.append("# insertions: count word")
+    out += [f"{n}\t{w}" for w, n in ins.most_common()]
+    return "\n".join(out) + "\n"
+
+
+def format_keyword_recall(score: CorpusScore) -> str:
+    """Per biased word: reference occurrences, correctly recognised, recall in percent."""
+    seen: Counter = Counter()
+    hit: Counter = Counter()
+    for utt in score.utterances:
+        i = 0
+        for op in utt.ops:
+            if op == "I":
+                continue
+            word = utt.ref[i]
+            i += 1
+            if word in utt.biased:
+                seen[word] += 1
+                hit[word] += op == "C"
+    out = ["# word\tref_count\tcorrect\trecall"]
+    for word, n in sorted(seen.items(), key=lambda kv: (-kv[1], kv[0])):
+        out.append(f"{word}\t{n}\t{hit[word]}\t{100 * hit[word] / n:.2f}")
+    return "\n".join(out) + "\n"
+
+
+def write_details(score: CorpusScore, out_dir: Pathlike) -> None:
+    """Write ``alignments.txt``, ``confusions.txt``, ``keyword_recall.txt`` (and
+    ``sessions.txt`` when sessions were scored) to ``out_dir``, replacing it whole."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    try:
+        tmp.chmod(0o755)
+        with open(tmp / "alignments.txt", "w", encoding="utf-8") as f:
+            for utt in score.utterances:
+                f.write(format_alignment(utt) + "\n")
+        (tmp / "confusions.txt").write_text(format_confusions(score), encoding="utf-8")
+        (tmp / "keyword_recall.txt").write_text(format_keyword_recall(score), encoding="utf-8")
+        if score.sessions is not None:
+            lines = [c.format(name) for name, c in sorted(score.sessions.items())]
+            (tmp / "sessions.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old."))
+            os.replace(out_dir, old / "previous")
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
