@@ -208,7 +208,7 @@ def main(cmd: Sequence[str] | None = None) -> int:
     print(f"{ref_path.name} vs {hyp_path.name}: {len(pairs)} utterances, identical counts")
     print(results["CLI sap2-score"].strip())
     print(f"best of {args.repeat} runs")
-    print(f"{"what is timed":<26} {'baseline s':>10} {'sap2 s':>8} {'speed-up':>9}")
+    print(f"{'what is timed':<26} {'baseline s':>10} {'sap2 s':>8} {'speed-up':>9}")
     for what, base, fast in (
         ("alignment + counting", "align+count baseline", "align+count sap2"),
         ("read + score (library)", "scorer baseline", "scorer sap2"),

@@ -1,0 +1,38 @@
+"""Shared fixtures: paths to the repository and the optional is21 benchmark files."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+IS21_DIR = REPO.parent / "shared" / "is21"
+
+
+@pytest.fixture
+def is21_dir() -> Path:
+    """``../shared/is21`` beside the checkout; tests using it skip where it is absent."""
+    if not (IS21_DIR / "ref").is_dir():
+        pytest.skip(f"{IS21_DIR} is absent (a fresh clone has no shared/ folder)")
+    return IS21_DIR
+
+
+def load_script(relative_path: str):
+    """Import a script of the repository (e.g. a benchmark) as a module."""
+    path = REPO / relative_path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_score(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m sap2.bin.score ARGS`` as a user would, capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "sap2.bin.score", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )

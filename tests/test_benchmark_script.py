@@ -1,0 +1,29 @@
+"""benchmarks/score_speed.py runs and cross-checks sap2 against its baseline (no timing
+is asserted: speed is reported by the benchmark, not tested)."""
+
+import json
+import random
+
+from conftest import load_script
+
+
+def test_score_speed_on_a_small_synthetic_set(tmp_path, capsys):
+    rng = random.Random(0)
+    vocab = [f"w{i}" for i in range(30)]
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "hyp").mkdir()
+    ref_lines, hyp_lines = [], []
+    for k in range(40):
+        ref = rng.choices(vocab, k=rng.randint(1, 15))
+        hyp = [w for w in ref if rng.random() > 0.2] + rng.choices(vocab, k=rng.randint(0, 2))
+        rare = sorted(set(ref) & set(vocab[:8]))
+        ref_lines.append(f"u{k}\t{' '.join(ref)}\t{json.dumps(rare)}\t{json.dumps(rare)}\n")
+        hyp_lines.append(f"u{k}\t{' '.join(hyp)}\n")
+    (tmp_path / "ref" / "test-clean.biasing_100.tsv").write_text("".join(ref_lines))
+    (tmp_path / "hyp" / "test-clean.fake.tsv").write_text("".join(hyp_lines))
+
+    bench = load_script("benchmarks/score_speed.py")
+    assert bench.main(["--is21-dir", str(tmp_path), "--system", "fake", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "40 utterances, identical counts" in out
+    assert "alignment + counting" in out
