@@ -33,14 +33,8 @@ def test_reproduces_published_results(is21_dir, references, hyp_name):
 
 def test_command_line_prints_the_result_file(is21_dir):
     name = "test-other.s4.s3+nnlm.biasing_1000.tsv"
-    out = run_score(
-        "--protocol",
-        "is21",
-        "--ref",
-        is21_dir / "ref" / "test-other.biasing_100.tsv",
-        "--hyp",
-        is21_dir / "hyp" / name,
-    )
+    ref = is21_dir / "ref" / "test-other.biasing_100.tsv"
+    out = run_score("--protocol", "is21", "--ref", ref, "--hyp", is21_dir / "hyp" / name)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == (is21_dir / "results" / f"{name}.result").read_text().strip()
 

@@ -35,20 +35,9 @@ def is21_files(tmp_path):
 def test_slidespeech_summary_json_and_details(slidespeech_files):
     d = slidespeech_files
     out = run_score(
-        "--protocol",
-        "slidespeech",
-        "--ref",
-        d / "ref",
-        "--hyp",
-        d / "hyp",
-        "--keywords",
-        d / "ocr",
-        "--utt2session",
-        d / "utt2session",
-        "--json",
-        d / "out" / "wer.json",
-        "--details",
-        d / "out" / "details",
+        *("--protocol", "slidespeech", "--ref", d / "ref", "--hyp", d / "hyp"),
+        *("--keywords", d / "ocr", "--utt2session", d / "utt2session"),
+        *("--json", d / "out" / "wer.json", "--details", d / "out" / "details"),
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [
@@ -93,15 +82,8 @@ def test_slidespeech_summary_json_and_details(slidespeech_files):
 def test_is21_json_schema_has_no_keywords(is21_files, tmp_path):
     d = is21_files
     out = run_score(
-        "--protocol",
-        "is21",
-        "--ref",
-        d / "ref.tsv",
-        "--hyp",
-        d / "hyp.tsv",
-        "--lenient",
-        "--json",
-        tmp_path / "s.json",
+        *("--protocol", "is21", "--ref", d / "ref.tsv", "--hyp", d / "hyp.tsv"),
+        *("--lenient", "--json", tmp_path / "s.json"),
     )
     assert out.returncode == 0, out.stderr
     summary = json.loads((tmp_path / "s.json").read_text())
@@ -113,20 +95,8 @@ def test_is21_json_schema_has_no_keywords(is21_files, tmp_path):
 
 def test_main_can_be_called_in_process(is21_files, capsys):
     d = is21_files
-    assert (
-        main(
-            [
-                "--protocol",
-                "is21",
-                "--ref",
-                str(d / "ref.tsv"),
-                "--hyp",
-                str(d / "hyp.tsv"),
-                "--lenient",
-            ]
-        )
-        == 0
-    )
+    args = ["--protocol", "is21", "--ref", str(d / "ref.tsv"), "--hyp", str(d / "hyp.tsv")]
+    assert main([*args, "--lenient"]) == 0
     assert capsys.readouterr().out.startswith("WER: error_rate=")
 
 
@@ -144,15 +114,13 @@ def test_details_replace_an_older_folder(is21_files):
     assert [p.name for p in d.iterdir() if p.name.startswith(".")] == []
 
 
-BAD_IS21_REFS = {
-    "missing_column": ("u1\tthe cat\n", "ref.tsv:1: expected 4 tab-separated columns"),
-    "bad_json": ('u1\tthe cat\t["cat"\t[]\n', "ref.tsv:1: column 3 is not a JSON list"),
-    "not_a_list": ('u1\tthe cat\t{"a": 1}\t[]\n', "ref.tsv:1: column 3 must be a JSON list"),
-    "bad_list_column_4": ("u1\tthe cat\t[]\tcat\n", "ref.tsv:1: column 4 is not a JSON list"),
-    "duplicate_id": ("u1\ta\t[]\t[]\nu1\tb\t[]\t[]\n", "ref.tsv:2: duplicate utterance id 'u1'"),
-    "empty": ("", "ref.tsv: empty file"),
-    "blank_lines_only": ("\n\n", "ref.tsv: empty file"),
-}
+def run_is21(d, *extra):
+    """sap2-score --protocol is21 on d/ref.tsv and d/hyp.tsv, asking for both reports."""
+    return run_score(
+        *("--protocol", "is21", "--ref", d / "ref.tsv", "--hyp", d / "hyp.tsv"),
+        *("--json", d / "out.json", "--details", d / "details"),
+        *extra,
+    )
 
 
 def _assert_clean_failure(out, status, message, tmp_path):
@@ -164,40 +132,28 @@ def _assert_clean_failure(out, status, message, tmp_path):
     assert not (tmp_path / "out.json").exists() and not (tmp_path / "details").exists()
 
 
+BAD_IS21_REFS = {
+    "missing_column": (b"u1\tthe cat\n", "ref.tsv:1: expected 4 tab-separated columns"),
+    "kaldi_text": (b"u1 the cat\n", "found 1 (a Kaldi text reference needs --biased-words)"),
+    "bad_json": (b'u1\tthe cat\t["cat"\t[]\n', "ref.tsv:1: column 3 is not a JSON list"),
+    "not_a_list": (b'u1\tthe cat\t{"a": 1}\t[]\n', "ref.tsv:1: column 3 must be a JSON list"),
+    "bad_list_column_4": (b"u1\tthe cat\t[]\tcat\n", "ref.tsv:1: column 4 is not a JSON list"),
+    "duplicate_id": (b"u1\ta\t[]\t[]\nu1\tb\t[]\t[]\n", "ref.tsv:2: duplicate utterance id 'u1'"),
+    "not_utf8": (
+        b"u1\tok\t[]\t[]\nu2\tcaf\xe9\t[]\t[]\n",
+        "ref.tsv:2: not valid UTF-8 (byte 0xe9 at column 7)",
+    ),
+    "empty": (b"", "ref.tsv: empty file"),
+    "blank_lines_only": (b"\n\n", "ref.tsv: empty file"),
+}
+
+
 @pytest.mark.parametrize("case", BAD_IS21_REFS)
 def test_bad_is21_reference(tmp_path, case):
     content, message = BAD_IS21_REFS[case]
-    (tmp_path / "ref.tsv").write_text(content)
+    (tmp_path / "ref.tsv").write_bytes(content)
     (tmp_path / "hyp.tsv").write_text("u1\tthe cat\n")
-    out = run_score(
-        "--protocol",
-        "is21",
-        "--ref",
-        tmp_path / "ref.tsv",
-        "--hyp",
-        tmp_path / "hyp.tsv",
-        "--json",
-        tmp_path / "out.json",
-        "--details",
-        tmp_path / "details",
-    )
-    _assert_clean_failure(out, 1, message, tmp_path)
-
-
-def test_non_utf8_bytes_name_the_line(tmp_path):
-    (tmp_path / "ref.tsv").write_bytes(b"u1\tok\t[]\t[]\nu2\tcaf\xe9\t[]\t[]\n")
-    (tmp_path / "hyp.tsv").write_text("u1\tok\n")
-    out = run_score(
-        "--protocol",
-        "is21",
-        "--ref",
-        tmp_path / "ref.tsv",
-        "--hyp",
-        tmp_path / "hyp.tsv",
-        "--json",
-        tmp_path / "out.json",
-    )
-    _assert_clean_failure(out, 1, "ref.tsv:2: not valid UTF-8 (byte 0xe9 at column 7)", tmp_path)
+    _assert_clean_failure(run_is21(tmp_path), 1, message, tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -211,38 +167,14 @@ def test_non_utf8_bytes_name_the_line(tmp_path):
     ],
 )
 def test_bad_hypotheses(is21_files, hyp, message):
-    d = is21_files
-    (d / "hyp.tsv").write_text(hyp)
-    out = run_score(
-        "--protocol",
-        "is21",
-        "--ref",
-        d / "ref.tsv",
-        "--hyp",
-        d / "hyp.tsv",
-        "--json",
-        d / "out.json",
-        "--details",
-        d / "details",
-    )
-    _assert_clean_failure(out, 1, message, d)
+    (is21_files / "hyp.tsv").write_text(hyp)
+    _assert_clean_failure(run_is21(is21_files), 1, message, is21_files)
 
 
 def test_lenient_with_no_matching_hypothesis_still_fails(is21_files):
-    d = is21_files
-    (d / "hyp.tsv").write_text("zz a mat\n")
-    out = run_score(
-        "--protocol",
-        "is21",
-        "--ref",
-        d / "ref.tsv",
-        "--hyp",
-        d / "hyp.tsv",
-        "--lenient",
-        "--json",
-        d / "out.json",
-    )
-    _assert_clean_failure(out, 1, "no hypothesis matches a reference utterance id", d)
+    (is21_files / "hyp.tsv").write_text("zz a mat\n")
+    out = run_is21(is21_files, "--lenient")
+    _assert_clean_failure(out, 1, "no hypothesis matches a reference utterance id", is21_files)
 
 
 def test_missing_and_unreadable_files(is21_files):
@@ -257,16 +189,8 @@ def test_slidespeech_bad_side_files(slidespeech_files):
     d = slidespeech_files
     (d / "utt2session").write_text("id1 talk1 extra\n")
     base = [
-        "--protocol",
-        "slidespeech",
-        "--ref",
-        d / "ref",
-        "--hyp",
-        d / "hyp",
-        "--keywords",
-        d / "ocr",
-        "--json",
-        d / "out.json",
+        *("--protocol", "slidespeech", "--ref", d / "ref", "--hyp", d / "hyp"),
+        *("--keywords", d / "ocr", "--json", d / "out.json"),
     ]
     out = run_score(*base, "--utt2session", d / "utt2session")
     _assert_clean_failure(out, 1, "utt2session:1: expected 2 columns", d)
@@ -283,15 +207,8 @@ def test_biased_words_for_unknown_utterances(is21_files):
     (d / "text").write_text("u1 the cat sat\n")
     (d / "biased").write_text("u1 cat\nu9 dog\n")
     out = run_score(
-        "--protocol",
-        "is21",
-        "--ref",
-        d / "text",
-        "--biased-words",
-        d / "biased",
-        "--hyp",
-        d / "hyp.tsv",
-        "--lenient",
+        *("--protocol", "is21", "--ref", d / "text", "--biased-words", d / "biased"),
+        *("--hyp", d / "hyp.tsv", "--lenient"),
     )
     _assert_clean_failure(out, 1, "biased: 1 utterance ids are not in the reference (first: u9)", d)
 

@@ -99,9 +99,10 @@ def read_is21_ref(path: Pathlike) -> dict[str, tuple[str, list[str]]]:
     for number, line in read_lines(path):
         fields = line.split("\t")
         if len(fields) not in (3, 4):
+            hint = " (a Kaldi text reference needs --biased-words)" if len(fields) == 1 else ""
             raise InputError(
                 f"{path}:{number}: expected 4 tab-separated columns (id, text, rare words, "
-                f"biasing list), found {len(fields)}"
+                f"biasing list), found {len(fields)}{hint}"
             )
         rare = _json_word_list(fields[2], path, number, 3)
         if len(fields) == 4 and not (
