@@ -21,8 +21,8 @@ setup(
     ext_modules=[Extension("sap2.scoring._align", ["sap2/scoring/_align.c"])],
     install_requires=[
         "torch>=2.4,<2.15",
-        "transformers>=5.0,<6",
-        "peft>=0.17,<0.22",
+        "transformers>=5.24,<6",
+        "peft>=0.15,<0.22",
         "deepspeed>=0.17,<0.20",
         "librosa>=0.10,<1.1",
         "lhotse>=1.30,<1.34",

@@ -36,3 +36,21 @@ def run_score(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
         text=True,
         cwd=cwd,
     )
+
+
+TINY_TEXTS = [
+    "the quick brown fox jumps over the lazy dog",
+    "speech recognition with context keywords from lecture slides",
+    "attention pooling compresses the long context",
+    "transcribe speech to text according to keywords may appear in the utterance",
+    "select keywords that may appear in the speech from the following keywords list",
+    "none keywords transcription",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A random Qwen2-Audio folder in the published layout (built once per session)."""
+    from sap2.model.tiny import build_tiny_qwen2_audio
+
+    return build_tiny_qwen2_audio(tmp_path_factory.mktemp("tiny") / "qwen2_audio", TINY_TEXTS * 4)

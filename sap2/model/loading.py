@@ -1,0 +1,89 @@
+"""Load a local Qwen2-Audio (or saved SAP²) folder as a SAP² model with its processor."""
+
+import importlib.util
+import logging
+from pathlib import Path
+
+import torch
+from transformers import AutoConfig, ProcessorMixin
+
+from sap2.model.configuration_sap2 import Sap2Config
+from sap2.model.modeling_sap2 import Sap2ForConditionalGeneration
+from sap2.model.processor import add_context_tokens, load_processor
+
+logger = logging.getLogger(__name__)
+
+
+def default_attn_implementation(device: str | torch.device | None = None) -> str:
+    """``flash_attention_2`` on CUDA when flash-attn is installed, else ``sdpa``."""
+    on_cuda = torch.cuda.is_available() if device is None else torch.device(device).type == "cuda"
+    if on_cuda and importlib.util.find_spec("flash_attn") is not None:
+        return "flash_attention_2"
+    return "sdpa"
+
+
+def sap2_config_from(model_dir: str | Path, **overrides) -> Sap2Config:
+    """The :class:`Sap2Config` of a saved SAP² folder, or of a Qwen2-Audio folder with the
+    SAP² defaults; ``overrides`` (``sap_window_size=...``) win."""
+    config = AutoConfig.from_pretrained(model_dir, local_files_only=True)
+    fields = config.to_dict()
+    if not isinstance(config, Sap2Config):
+        for name in ("model_type", "transformers_version"):
+            fields.pop(name, None)
+    fields.update(overrides)
+    return Sap2Config(**{k: v for k, v in fields.items() if k != "model_type"})
+
+
+def load_sap2_model(
+    model_dir: str | Path,
+    sap_window_size: int | None = None,
+    sap_num_heads: int | None = None,
+    sap_mode: str | None = None,
+    dtype: torch.dtype | str | None = None,
+    device_map: str | dict | None = None,
+    attn_implementation: str | None = None,
+) -> tuple[Sap2ForConditionalGeneration, ProcessorMixin]:
+    """Load model and processor from a local folder; nothing is downloaded.
+
+    ``model_dir`` is a Qwen2-Audio-7B-Instruct folder (then the SAP² options default to
+    window 2, 4 heads, ``speech``) or a folder saved by sap2 (then its saved options
+    apply). Options given here override either. The context tokens are added to the
+    tokenizer and the embedding matrix grows to match.
+
+    Args:
+      dtype: e.g. ``torch.bfloat16`` on GPU; default: the checkpoint's dtype on GPU,
+        float32 on CPU.
+      device_map: e.g. ``"auto"`` to spread a 7B model over the visible GPUs.
+      attn_implementation: default :func:`default_attn_implementation`.
+    """
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.json").is_file():
+        raise FileNotFoundError(f"{model_dir}: no config.json; expected a Qwen2-Audio model folder")
+    overrides = {
+        name: value
+        for name, value in (
+            ("sap_window_size", sap_window_size),
+            ("sap_num_heads", sap_num_heads),
+            ("sap_mode", sap_mode),
+        )
+        if value is not None
+    }
+    config = sap2_config_from(model_dir, **overrides)
+    if dtype is None and not torch.cuda.is_available():
+        dtype = torch.float32
+    model = Sap2ForConditionalGeneration.from_pretrained(
+        model_dir,
+        config=config,
+        dtype=dtype if dtype is not None else "auto",
+        device_map=device_map,
+        attn_implementation=attn_implementation or default_attn_implementation(),
+        local_files_only=True,
+    )
+    processor = load_processor(model_dir)
+    add_context_tokens(processor, model)
+    logger.info(
+        "loaded %s: SAP window %d, %d heads, mode %s, %s, attention %s",
+        model_dir, config.sap_window_size, config.sap_num_heads, config.sap_mode,
+        model.dtype, model.config._attn_implementation,
+    )  # fmt: skip
+    return model, processor

@@ -1,0 +1,83 @@
+"""LoRA fine-tuning of SAP² with peft: which weights train, and how they are saved.
+
+Trained: LoRA adapters on the language model's attention and MLP projections, the
+multi-modal projector (whole), and the embedding rows of the two context tokens; the
+audio encoder only when asked. Everything trained is saved by peft as
+``adapter_model.safetensors`` beside ``adapter_config.json``; :func:`save_adapter` adds
+the SAP² configuration and the processor so that :func:`load_adapter` can rebuild the
+model from the base folder. :func:`export_merged` writes a plain model folder.
+"""
+
+from pathlib import Path
+
+from peft import LoraConfig, PeftModel, get_peft_model
+from transformers import ProcessorMixin
+
+from sap2.model.loading import load_sap2_model
+from sap2.model.modeling_sap2 import Sap2ForConditionalGeneration
+
+LORA_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def lora_config(
+    model: Sap2ForConditionalGeneration,
+    rank: int = 8,
+    alpha: int = 32,
+    dropout: float = 0.05,
+    train_audio_encoder: bool = False,
+) -> LoraConfig:
+    """The peft configuration of SAP² training (rank 8 in the paper)."""
+    start, end = model.config.context_start_token_id, model.config.context_end_token_id
+    if start is None or end is None:
+        raise ValueError("add the context tokens first (sap2.model.processor.add_context_tokens)")
+    modules_to_save = ["multi_modal_projector"]
+    if train_audio_encoder:
+        modules_to_save.append("audio_tower")
+    return LoraConfig(
+        r=rank,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        # Only the language model: the audio encoder has q/k/v projections too.
+        target_modules=r".*language_model\..*\.(" + "|".join(LORA_TARGET_MODULES) + r")",
+        modules_to_save=modules_to_save,
+        trainable_token_indices={"embed_tokens": [start, end]},
+        task_type="CAUSAL_LM",
+    )
+
+
+def apply_lora(model: Sap2ForConditionalGeneration, **options) -> PeftModel:
+    """Wrap ``model`` for LoRA training (options as in :func:`lora_config`)."""
+    return get_peft_model(model, lora_config(model, **options))
+
+
+def save_adapter(model: PeftModel, processor: ProcessorMixin, out_dir: str | Path) -> None:
+    """Save the trained weights (safetensors), the SAP² config and the processor."""
+    out_dir = Path(out_dir)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    model.get_base_model().config.save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
+
+
+def load_adapter(
+    base_dir: str | Path, adapter_dir: str | Path, is_trainable: bool = False, **load_options
+) -> tuple[PeftModel, ProcessorMixin]:
+    """Rebuild a model saved by :func:`save_adapter` on top of the base model folder.
+
+    The SAP² settings saved with the adapter apply unless ``load_options`` override them
+    (see :func:`sap2.model.loading.load_sap2_model`).
+    """
+    from sap2.model.configuration_sap2 import Sap2Config
+
+    saved = Sap2Config.from_pretrained(adapter_dir, local_files_only=True)
+    for name in ("sap_window_size", "sap_num_heads", "sap_mode"):
+        load_options.setdefault(name, getattr(saved, name))
+    model, processor = load_sap2_model(base_dir, **load_options)
+    return PeftModel.from_pretrained(model, adapter_dir, is_trainable=is_trainable), processor
+
+
+def export_merged(model: PeftModel, processor: ProcessorMixin, out_dir: str | Path) -> None:
+    """Merge the adapters into the weights and save a standalone model folder, loadable
+    with :func:`sap2.model.loading.load_sap2_model`."""
+    merged = model.merge_and_unload()
+    merged.save_pretrained(out_dir, safe_serialization=True)
+    processor.save_pretrained(out_dir)

@@ -1,0 +1,150 @@
+"""The Qwen2-Audio processor with SAP²'s context tokens, and batch encoding of examples."""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoProcessor, PreTrainedModel, ProcessorMixin
+
+from sap2.model.configuration_sap2 import CONTEXT_END_TOKEN, CONTEXT_START_TOKEN
+from sap2.model.prompts import PromptTexts, Task, target_text
+
+logger = logging.getLogger(__name__)
+
+SAMPLING_RATE = 16000
+#: Qwen2-Audio's encoder window: 30 s of audio (3000 mel frames, 750 LLM positions).
+MAX_AUDIO_SECONDS = 30.0
+IGNORE_INDEX = -100
+
+
+def load_processor(model_dir: str | Path) -> ProcessorMixin:
+    """Load a Qwen2-Audio processor from a local folder and add the context tokens."""
+    processor = AutoProcessor.from_pretrained(model_dir, local_files_only=True)
+    add_context_tokens(processor)
+    return processor
+
+
+def add_context_tokens(
+    processor: ProcessorMixin, model: PreTrainedModel | None = None
+) -> tuple[int, int]:
+    """Add ``<|startofcontext|>`` and ``<|endofcontext|>`` to the tokenizer (once).
+
+    With ``model``, grow its input embeddings and LM head when the vocabulary outgrows
+    them (new rows are the mean of the old ones, so loading is deterministic; the
+    published Qwen2-Audio matrices already have spare rows) and record the ids in
+    ``model.config``.
+
+    Returns:
+      the ids of the start and end tokens.
+    """
+    tokenizer = processor.tokenizer
+    new = [t for t in (CONTEXT_START_TOKEN, CONTEXT_END_TOKEN) if t not in tokenizer.get_vocab()]
+    if new:
+        tokenizer.add_special_tokens({"additional_special_tokens": new})
+    start, end = tokenizer.convert_tokens_to_ids([CONTEXT_START_TOKEN, CONTEXT_END_TOKEN])
+    if model is not None:
+        old_size = model.get_input_embeddings().num_embeddings
+        if old_size < len(tokenizer):
+            model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+            with torch.no_grad():
+                for matrix in (model.get_input_embeddings(), model.get_output_embeddings()):
+                    matrix.weight[old_size:] = matrix.weight[:old_size].mean(dim=0)
+        model.config.context_start_token_id = start
+        model.config.context_end_token_id = end
+    return start, end
+
+
+@dataclass
+class Example:
+    """One utterance as the model sees it.
+
+    Attributes:
+      audio: 16 kHz mono waveform.
+      task: what to produce (:class:`~sap2.model.prompts.Task`).
+      context: words or phrases placed in the context span.
+      transcript: the reference (training only).
+      keywords: the keywords of ``context`` heard in the speech (training targets of the
+        pruning and multitask tasks).
+    """
+
+    audio: np.ndarray
+    task: Task = Task.TRANSCRIBE
+    context: Sequence[str] = ()
+    transcript: str = ""
+    keywords: Sequence[str] = ()
+
+
+def encode_batch(
+    processor: ProcessorMixin,
+    examples: Sequence[Example],
+    with_targets: bool,
+    prompts: PromptTexts | None = None,
+) -> dict[str, torch.Tensor]:
+    """Turn examples into model inputs.
+
+    With ``with_targets`` the assistant target and ``<|im_end|>`` follow each prompt and
+    ``labels`` are returned (-100 over the prompt); sequences are right-padded. Without,
+    the prompts end with the assistant turn's header, ready for generation.
+
+    Returns:
+      ``input_ids``, ``attention_mask`` (B, S); ``input_features`` (B, 128, 3000);
+      ``feature_attention_mask`` (B, 3000); and ``labels`` (B, S) with targets.
+    Raises:
+      ValueError: an utterance is longer than the encoder window (naming its index).
+    """
+    prompts = prompts or PromptTexts()
+    for i, example in enumerate(examples):
+        seconds = len(example.audio) / SAMPLING_RATE
+        if seconds > MAX_AUDIO_SECONDS:
+            raise ValueError(
+                f"batch item {i}: {seconds:.1f} s of audio, more than the encoder window of "
+                f"{MAX_AUDIO_SECONDS:.0f} s"
+            )
+    texts = [
+        processor.apply_chat_template(
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "audio", "audio_url": "utterance"},
+                        {"type": "text", "text": prompts.user_prompt(ex.task, ex.context)},
+                    ],
+                }
+            ],
+            add_generation_prompt=True,
+            tokenize=False,
+        )
+        for ex in examples
+    ]
+    batch = processor(
+        text=texts,
+        audio=[np.asarray(ex.audio, dtype=np.float32) for ex in examples],
+        sampling_rate=SAMPLING_RATE,
+        return_tensors="pt",
+        padding=True,
+    )
+    if not with_targets:
+        return dict(batch)
+
+    tokenizer = processor.tokenizer
+    end_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    sequences, labels = [], []
+    for i, ex in enumerate(examples):
+        prompt = batch["input_ids"][i][batch["attention_mask"][i].bool()].tolist()
+        target = tokenizer(
+            target_text(ex.task, ex.transcript, ex.keywords), add_special_tokens=False
+        )["input_ids"] + [end_id]
+        sequences.append(prompt + target)
+        labels.append([IGNORE_INDEX] * len(prompt) + target)
+    length = max(len(s) for s in sequences)
+    pad_id = tokenizer.pad_token_id
+    return {
+        "input_ids": torch.tensor([s + [pad_id] * (length - len(s)) for s in sequences]),
+        "attention_mask": torch.tensor([[1] * len(s) + [0] * (length - len(s)) for s in sequences]),
+        "labels": torch.tensor([lab + [IGNORE_INDEX] * (length - len(lab)) for lab in labels]),
+        "input_features": batch["input_features"],
+        "feature_attention_mask": batch["feature_attention_mask"],
+    }

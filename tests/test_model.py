@@ -1,0 +1,232 @@
+"""The SAP² model on a tiny random Qwen2-Audio: loading, packing, loss, generation."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from transformers import Qwen2AudioForConditionalGeneration
+
+from sap2 import sap_pool
+from sap2.model.configuration_sap2 import Sap2Config
+from sap2.model.loading import load_sap2_model
+from sap2.model.modeling_sap2 import IGNORE_INDEX
+from sap2.model.processor import Example, encode_batch
+from sap2.model.prompts import Task
+
+
+def waveform(seconds: float, seed: int) -> np.ndarray:
+    return (np.random.default_rng(seed).standard_normal(int(16000 * seconds)) * 0.1).astype(
+        np.float32
+    )
+
+
+EXAMPLES = [
+    Example(waveform(1.0, 0), Task.TRANSCRIBE_CONTEXT, ["quick", "fox", "lazy"], "the quick fox"),
+    Example(
+        waveform(2.5, 1), Task.PRUNE, "speech dog brown over keywords slides".split(), "", ["dog"]
+    ),
+    Example(waveform(0.6, 2), Task.TRANSCRIBE, (), "the dog"),
+]
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_model_dir):
+    model, processor = load_sap2_model(tiny_model_dir, sap_window_size=2, sap_num_heads=4)
+    return model.eval(), processor
+
+
+def context_length(processor, batch, item):
+    """Tokens strictly inside the context span of a batch item."""
+    tok = processor.tokenizer
+    ids = batch["input_ids"][item].tolist()
+    start = ids.index(tok.convert_tokens_to_ids("<|startofcontext|>"))
+    return ids.index(tok.convert_tokens_to_ids("<|endofcontext|>")) - start - 1
+
+
+def test_loads_the_published_layout_and_adds_context_tokens(tiny_model_dir, loaded):
+    model, processor = loaded
+    plain = Qwen2AudioForConditionalGeneration.from_pretrained(tiny_model_dir)
+    vocab = plain.get_input_embeddings().num_embeddings
+    assert torch.equal(model.lm_head.weight[:vocab], plain.lm_head.weight)
+    assert torch.equal(
+        model.model.audio_tower.layers[0].self_attn.q_proj.weight,
+        plain.model.audio_tower.layers[0].self_attn.q_proj.weight,
+    )
+    assert model.get_input_embeddings().num_embeddings == vocab + 2 == len(processor.tokenizer)
+    start, end = processor.tokenizer.convert_tokens_to_ids(
+        ["<|startofcontext|>", "<|endofcontext|>"]
+    )
+    assert (model.config.context_start_token_id, model.config.context_end_token_id) == (start, end)
+    new_rows = model.get_input_embeddings().weight[vocab:]
+    torch.testing.assert_close(new_rows[0], plain.get_input_embeddings().weight.mean(0))
+
+
+def test_packing_shrinks_each_span_to_ceil_length_over_window(loaded):
+    model, processor = loaded
+    batch = encode_batch(processor, EXAMPLES, with_targets=True)
+    with torch.no_grad():
+        packed = model.pack_inputs(
+            batch["input_ids"], batch["attention_mask"], batch["input_features"],
+            batch["feature_attention_mask"], batch["labels"],
+        )  # fmt: skip
+    for b in range(len(EXAMPLES)):
+        n = int(batch["attention_mask"][b].sum())
+        length = context_length(processor, batch, b)
+        assert int(packed.attention_mask[b].sum()) == n - length + math.ceil(length / 2)
+        real = packed.attention_mask[b].bool()
+        assert real[: int(real.sum())].all()  # right padding
+        assert packed.position_ids[b, real].tolist() == list(range(int(real.sum())))
+        # The packed labels are the target tokens only, in order.
+        targets = batch["labels"][b][batch["labels"][b] != IGNORE_INDEX]
+        assert torch.equal(packed.labels[b][packed.labels[b] != IGNORE_INDEX], targets)
+
+
+def test_audio_features_and_pooled_context_are_where_they_belong(loaded):
+    model, processor = loaded
+    batch = encode_batch(processor, EXAMPLES[:1], with_targets=False)
+    ids = batch["input_ids"][0]
+    with torch.no_grad():
+        packed = model.pack_inputs(
+            batch["input_ids"], batch["attention_mask"], batch["input_features"],
+            batch["feature_attention_mask"], padding_side="left",
+        )  # fmt: skip
+        features, lengths = model.encode_audio(
+            batch["input_features"], batch["feature_attention_mask"]
+        )
+        speech = features[0, : lengths[0]]
+        audio_positions = (ids == model.config.audio_token_id).nonzero().flatten()
+        torch.testing.assert_close(packed.inputs_embeds[0, audio_positions], speech)
+        start = int((ids == model.config.context_start_token_id).nonzero())
+        length = context_length(processor, batch, 0)
+        context = model.get_input_embeddings()(ids[start + 1 : start + 1 + length])
+        expected, _ = sap_pool(
+            speech[None], torch.ones(1, len(speech)), context[None], torch.ones(1, length), 2, 4
+        )
+        windows = math.ceil(length / 2)
+        torch.testing.assert_close(
+            packed.inputs_embeds[0, start + 1 : start + 1 + windows], expected[0]
+        )
+
+
+def test_loss_equals_cross_entropy_by_hand(loaded):
+    model, processor = loaded
+    batch = encode_batch(processor, EXAMPLES, with_targets=True)
+    with torch.no_grad():
+        out = model(**batch)
+        packed = model.pack_inputs(
+            batch["input_ids"], batch["attention_mask"], batch["input_features"],
+            batch["feature_attention_mask"], batch["labels"],
+        )  # fmt: skip
+    log_probs = torch.log_softmax(out.logits.double(), dim=-1)
+    total, count = 0.0, 0
+    for b in range(len(EXAMPLES)):
+        for t in range(packed.labels.shape[1] - 1):
+            target = int(packed.labels[b, t + 1])
+            if target != IGNORE_INDEX:
+                total -= float(log_probs[b, t, target])
+                count += 1
+    assert count == int((batch["labels"] != IGNORE_INDEX).sum())
+    assert out.loss.item() == pytest.approx(total / count, rel=1e-5)
+
+
+def test_modes_and_windows(tiny_model_dir, loaded):
+    _, processor = loaded
+    batch = encode_batch(processor, EXAMPLES, with_targets=True)
+    results = {}
+    for mode, window in (("none", 2), ("speech", 1), ("mean", 2), ("speech", 4)):
+        model, _ = load_sap2_model(tiny_model_dir, sap_window_size=window, sap_mode=mode)
+        with torch.no_grad():
+            results[mode, window] = model.eval()(**batch)
+    # mode none keeps every context token; window 1 pools each token to itself.
+    torch.testing.assert_close(results["none", 2].logits, results["speech", 1].logits)
+    assert results["mean", 2].logits.shape[1] < results["none", 2].logits.shape[1]
+    assert results["speech", 4].logits.shape[1] < results["mean", 2].logits.shape[1]
+
+
+def test_sap_settings_are_saved_with_the_model(tiny_model_dir, tmp_path):
+    model, processor = load_sap2_model(tiny_model_dir, sap_window_size=3, sap_mode="mean")
+    model.save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    again, _ = load_sap2_model(tmp_path)
+    assert (again.config.sap_window_size, again.config.sap_mode) == (3, "mean")
+    assert again.context_pooling.window_size == 3
+    batch = encode_batch(processor, EXAMPLES[:2], with_targets=True)
+    with torch.no_grad():
+        torch.testing.assert_close(again.eval()(**batch).logits, model.eval()(**batch).logits)
+
+
+def decode(model, processor, examples, **options):
+    batch = encode_batch(processor, examples, with_targets=False)
+    out = model.generate(**batch, max_new_tokens=8, do_sample=False, **options)
+    return processor.tokenizer.batch_decode(out, skip_special_tokens=False)
+
+
+@pytest.mark.parametrize("options", [{}, {"num_beams": 3}], ids=["greedy", "beam"])
+def test_batched_generation_equals_one_at_a_time(loaded, options):
+    model, processor = loaded
+    batched = decode(model, processor, EXAMPLES, **options)
+    alone = [decode(model, processor, [ex], **options)[0] for ex in EXAMPLES]
+    strip = processor.tokenizer.pad_token
+    assert [t.replace(strip, "") for t in batched] == [t.replace(strip, "") for t in alone]
+
+
+def test_generation_encodes_audio_once_and_uses_the_cache(loaded):
+    model, processor = loaded
+    calls = []
+    hook = model.model.audio_tower.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        cached = decode(model, processor, EXAMPLES)
+        assert len(calls) == 1
+        uncached = decode(model, processor, EXAMPLES, use_cache=False)
+    finally:
+        hook.remove()
+    assert cached == uncached
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        ("drop_end", "batch item 1: <|startofcontext|> without <|endofcontext|>"),
+        ("drop_start", "batch item 1: <|endofcontext|> without <|startofcontext|>"),
+        ("two_spans", "batch item 1: 2 <|startofcontext|> and 2 <|endofcontext|> tokens"),
+        ("swap", "batch item 1: <|endofcontext|> before <|startofcontext|>"),
+        ("drop_audio", "batch item 1: "),
+    ],
+)
+def test_malformed_inputs_name_the_batch_item(loaded, edit, message):
+    model, processor = loaded
+    batch = encode_batch(processor, EXAMPLES[:2], with_targets=False)
+    ids = batch["input_ids"]
+    start_id, end_id = model.config.context_start_token_id, model.config.context_end_token_id
+    start = int((ids[1] == start_id).nonzero())
+    end = int((ids[1] == end_id).nonzero())
+    word = processor.tokenizer.convert_tokens_to_ids("the")
+    if edit == "drop_end":
+        ids[1, end] = word
+    elif edit == "drop_start":
+        ids[1, start] = word
+    elif edit == "two_spans":
+        ids[1, start + 2], ids[1, start + 3] = start_id, end_id
+    elif edit == "swap":
+        ids[1, start], ids[1, end] = end_id, start_id
+    elif edit == "drop_audio":
+        batch["input_features"] = batch["input_features"][:1]
+        batch["feature_attention_mask"] = batch["feature_attention_mask"][:1]
+    with pytest.raises(ValueError, match=message.replace("|", r"\|")):
+        model.generate(**batch, max_new_tokens=2)
+
+
+def test_extra_audio_and_bad_settings_are_rejected(loaded, tiny_model_dir):
+    model, processor = loaded
+    batch = encode_batch(processor, EXAMPLES[:1], with_targets=False)
+    batch["input_features"] = batch["input_features"].repeat(2, 1, 1)
+    batch["feature_attention_mask"] = batch["feature_attention_mask"].repeat(2, 1)
+    with pytest.raises(ValueError, match="2 audios in input_features"):
+        model.generate(**batch, max_new_tokens=2)
+    with pytest.raises(ValueError, match="sap_window_size must be >= 1"):
+        load_sap2_model(tiny_model_dir, sap_window_size=0)
+    with pytest.raises(ValueError, match="sap_mode must be one of"):
+        Sap2Config(sap_mode="max").check_sap_settings()
+    with pytest.raises(ValueError, match="batch item 1: 31.0 s of audio"):
+        encode_batch(processor, [EXAMPLES[0], Example(waveform(31, 3))], with_targets=False)

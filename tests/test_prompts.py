@@ -1,0 +1,68 @@
+"""Prompt texts, targets and the batch encoding of examples."""
+
+import numpy as np
+import pytest
+
+from sap2.model.processor import IGNORE_INDEX, Example, encode_batch, load_processor
+from sap2.model.prompts import PromptTexts, Task, parse_keywords, parse_multitask, target_text
+
+
+def test_default_prompts_are_those_of_the_public_code():
+    p = PromptTexts()
+    assert p.user_prompt(Task.TRANSCRIBE) == (
+        "Transcribe speech to text.<|startofcontext|><|endofcontext|>"
+    )
+    assert p.user_prompt(Task.TRANSCRIBE_CONTEXT, ["k1", "k2", "k3"]) == (
+        "Transcribe speech to text according to keywords may appear in the utterance. "
+        "Possible keywords are: <|startofcontext|>k1 k2 k3<|endofcontext|>"
+    )
+    assert p.user_prompt(Task.PRUNE, ["a", "b"]) == (
+        "Select keywords that may appear in the speech from the following keywords list: "
+        "<|startofcontext|>a b<|endofcontext|>"
+    )
+    assert p.user_prompt("multitask", ["a"]).endswith("are: <|startofcontext|>a<|endofcontext|>")
+
+
+@pytest.mark.parametrize(
+    "task, keywords, expected",
+    [
+        (Task.TRANSCRIBE, ["x"], "the text"),
+        (Task.TRANSCRIBE_CONTEXT, ["x"], "the text"),
+        (Task.PRUNE, ["k1", "k2"], "k1 k2"),
+        (Task.PRUNE, [], "none"),
+        (Task.MULTITASK, ["k1", "k2"], "Keywords: k1 k2 Transcription: the text"),
+        (Task.MULTITASK, [], "Keywords: none Transcription: the text"),
+    ],
+)
+def test_targets(task, keywords, expected):
+    assert target_text(task, "the text", keywords) == expected
+
+
+def test_parsing_outputs():
+    assert parse_keywords(" none ") == [] and parse_keywords("a b") == ["a", "b"]
+    assert parse_multitask("Keywords: a b Transcription: the a b") == (["a", "b"], "the a b")
+    assert parse_multitask("Keywords: none Transcription: hi") == ([], "hi")
+    assert parse_multitask("just words") == ([], "just words")
+
+
+def test_encode_batch_labels_cover_only_the_target(tiny_model_dir):
+    processor = load_processor(tiny_model_dir)
+    tok = processor.tokenizer
+    audio = np.zeros(8000, dtype=np.float32)
+    examples = [
+        Example(audio, Task.PRUNE, ["fox", "dog"], keywords=["dog"]),
+        Example(audio, Task.MULTITASK, ["fox"], "the quick fox", ["fox"]),
+    ]
+    batch = encode_batch(processor, examples, with_targets=True)
+    for b, ex in enumerate(examples):
+        labels = batch["labels"][b]
+        target = labels[labels != IGNORE_INDEX].tolist()
+        assert tok.decode(target) == target_text(ex.task, ex.transcript, ex.keywords) + "<|im_end|>"
+        n = int(batch["attention_mask"][b].sum())
+        assert batch["input_ids"][b, n - len(target) : n].tolist() == target
+        prompt = tok.decode(batch["input_ids"][b, : n - len(target)])
+        assert prompt.endswith("<|im_start|>assistant\n")
+        assert "Audio 1: <|audio_bos|><|AUDIO|>" in prompt
+    generation = encode_batch(processor, examples, with_targets=False)
+    assert "labels" not in generation
+    assert set(generation) >= {"input_ids", "attention_mask", "input_features"}
