@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import load_script
 from transformers import Qwen2AudioForConditionalGeneration
 
 from sap2 import sap_pool
@@ -171,17 +172,29 @@ def test_batched_generation_equals_one_at_a_time(loaded, options):
     assert [t.replace(strip, "") for t in batched] == [t.replace(strip, "") for t in alone]
 
 
-def test_generation_encodes_audio_once_and_uses_the_cache(loaded):
+def test_generation_encodes_audio_once_and_matches_decoding_without_cache(loaded):
     model, processor = loaded
+    batch = encode_batch(processor, EXAMPLES, with_targets=False)
     calls = []
     hook = model.model.audio_tower.register_forward_hook(lambda *args: calls.append(1))
     try:
-        cached = decode(model, processor, EXAMPLES)
-        assert len(calls) == 1
-        uncached = decode(model, processor, EXAMPLES, use_cache=False)
+        out = model.generate(
+            **batch, max_new_tokens=6, do_sample=False, output_logits=True,
+            return_dict_in_generate=True,
+        )  # fmt: skip
     finally:
         hook.remove()
-    assert cached == uncached
+    assert len(calls) == 1
+    bench = load_script("benchmarks/sap_prefill.py")
+    with torch.no_grad():
+        tokens, logits = bench.greedy_without_cache(model, batch, 6)
+    # Compare until the first end token: after it, generate feeds padding instead.
+    eos = torch.tensor(model.generation_config.eos_token_id).flatten()
+    ended = torch.isin(tokens, eos).any(dim=0).nonzero().flatten().tolist()
+    steps = ended[0] + 1 if ended else tokens.shape[1]
+    assert torch.equal(out.sequences[:, :steps], tokens[:, :steps])
+    for step in range(steps):
+        torch.testing.assert_close(out.logits[step], logits[step], rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize(

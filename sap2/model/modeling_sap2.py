@@ -310,7 +310,8 @@ class Sap2ForConditionalGeneration(Qwen2AudioForConditionalGeneration):
         """Generate with the KV cache: the audio is encoded and the packed prompt built
         once (left padding); decoding then feeds one token per step. Returns only the
         new tokens, (B, N). Any ``GenerationMixin.generate`` option applies (greedy,
-        ``num_beams``, ``max_new_tokens``, ...)."""
+        ``num_beams``, ``max_new_tokens``, ...); the cache is always on, since the
+        prompt exists only as embeddings."""
         if input_features is None:
             return super().generate(
                 input_ids=input_ids, attention_mask=attention_mask, **generate_kwargs
