@@ -1,6 +1,8 @@
 """sap2-score as a user meets it: outputs, the JSON schema, details, and bad input."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 from conftest import run_score
@@ -236,3 +238,9 @@ def test_help():
     out = run_score("--help")
     assert out.returncode == 0
     assert "--protocol" in out.stdout and "Usage:" in out.stdout
+
+
+def test_scoring_does_not_import_torch():
+    code = "import sys, sap2.bin.score; assert 'torch' not in sys.modules, 'torch imported'"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoProcessor, PreTrainedModel, ProcessorMixin
+from transformers import AutoProcessor, BatchFeature, PreTrainedModel, ProcessorMixin
 
 from sap2.model.configuration_sap2 import CONTEXT_END_TOKEN, CONTEXT_START_TOKEN
 from sap2.model.prompts import PromptTexts, Task, target_text
@@ -82,8 +82,8 @@ def encode_batch(
     examples: Sequence[Example],
     with_targets: bool,
     prompts: PromptTexts | None = None,
-) -> dict[str, torch.Tensor]:
-    """Turn examples into model inputs.
+) -> BatchFeature:
+    """Turn examples into model inputs (a ``BatchFeature``: a dict with ``.to(device)``).
 
     With ``with_targets`` the assistant target and ``<|im_end|>`` follow each prompt and
     ``labels`` are returned (-100 over the prompt); sequences are right-padded. Without,
@@ -127,7 +127,7 @@ def encode_batch(
         padding=True,
     )
     if not with_targets:
-        return dict(batch)
+        return BatchFeature(dict(batch))
 
     tokenizer = processor.tokenizer
     end_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
@@ -141,10 +141,14 @@ def encode_batch(
         labels.append([IGNORE_INDEX] * len(prompt) + target)
     length = max(len(s) for s in sequences)
     pad_id = tokenizer.pad_token_id
-    return {
-        "input_ids": torch.tensor([s + [pad_id] * (length - len(s)) for s in sequences]),
-        "attention_mask": torch.tensor([[1] * len(s) + [0] * (length - len(s)) for s in sequences]),
-        "labels": torch.tensor([lab + [IGNORE_INDEX] * (length - len(lab)) for lab in labels]),
-        "input_features": batch["input_features"],
-        "feature_attention_mask": batch["feature_attention_mask"],
-    }
+    return BatchFeature(
+        {
+            "input_ids": torch.tensor([s + [pad_id] * (length - len(s)) for s in sequences]),
+            "attention_mask": torch.tensor(
+                [[1] * len(s) + [0] * (length - len(s)) for s in sequences]
+            ),
+            "labels": torch.tensor([lab + [IGNORE_INDEX] * (length - len(lab)) for lab in labels]),
+            "input_features": batch["input_features"],
+            "feature_attention_mask": batch["feature_attention_mask"],
+        }
+    )
