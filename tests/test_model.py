@@ -243,3 +243,14 @@ def test_extra_audio_and_bad_settings_are_rejected(loaded, tiny_model_dir):
         Sap2Config(sap_mode="max").check_sap_settings()
     with pytest.raises(ValueError, match="batch item 1: 31.0 s of audio"):
         encode_batch(processor, [EXAMPLES[0], Example(waveform(31, 3))], with_targets=False)
+
+
+def test_bfloat16_with_a_device_map(tiny_model_dir):
+    model, processor = load_sap2_model(tiny_model_dir, dtype=torch.bfloat16, device_map="cpu")
+    assert model.dtype == torch.bfloat16
+    batch = encode_batch(processor, EXAMPLES[:2], with_targets=True)
+    with torch.no_grad():
+        out = model.eval()(**batch)
+    assert out.logits.dtype == torch.bfloat16 and torch.isfinite(out.loss)
+    tokens = decode(model, processor, EXAMPLES[:2])
+    assert len(tokens) == 2
