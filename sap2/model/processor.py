@@ -15,8 +15,6 @@ from sap2.model.prompts import PromptTexts, Task, target_text
 logger = logging.getLogger(__name__)
 
 SAMPLING_RATE = 16000
-#: Qwen2-Audio's encoder window: 30 s of audio (3000 mel frames, 750 LLM positions).
-MAX_AUDIO_SECONDS = 30.0
 IGNORE_INDEX = -100
 
 
@@ -93,15 +91,17 @@ def encode_batch(
       ``input_ids``, ``attention_mask`` (B, S); ``input_features`` (B, 128, 3000);
       ``feature_attention_mask`` (B, 3000); and ``labels`` (B, S) with targets.
     Raises:
-      ValueError: an utterance is longer than the encoder window (naming its index).
+      ValueError: an utterance is longer than the encoder window (the feature
+        extractor's ``chunk_length``, 30 s for Qwen2-Audio), naming its index.
     """
     prompts = prompts or PromptTexts()
+    window = processor.feature_extractor.chunk_length
     for i, example in enumerate(examples):
         seconds = len(example.audio) / SAMPLING_RATE
-        if seconds > MAX_AUDIO_SECONDS:
+        if seconds > window:
             raise ValueError(
                 f"batch item {i}: {seconds:.1f} s of audio, more than the encoder window of "
-                f"{MAX_AUDIO_SECONDS:.0f} s"
+                f"{window} s"
             )
     texts = [
         processor.apply_chat_template(
