@@ -37,6 +37,8 @@ setup(
     entry_points={
         "console_scripts": [
             "sap2-score=sap2.bin.score:main",
+            "sap2-biasing-lists=sap2.bin.biasing_lists:main",
+            "sap2-common-words=sap2.bin.common_words:main",
         ]
     },
 )

@@ -11,6 +11,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from sap2.fileio import atomic_write_text
 from sap2.scoring.corpus import CorpusScore, UtteranceScore
 
 Pathlike = str | Path
@@ -42,18 +43,7 @@ def summary_dict(score: CorpusScore) -> dict:
 
 def write_json(score: CorpusScore, path: Pathlike) -> None:
     """Write :func:`summary_dict` to ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(summary_dict(score), f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(summary_dict(score), indent=2) + "\n")
 
 
 def format_alignment(utt: UtteranceScore) -> str:

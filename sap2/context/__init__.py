@@ -1,0 +1,1 @@
+"""Context lists: biasing lists with distractors, training-time sampling, OCR keywords."""
