@@ -39,6 +39,8 @@ setup(
             "sap2-score=sap2.bin.score:main",
             "sap2-biasing-lists=sap2.bin.biasing_lists:main",
             "sap2-common-words=sap2.bin.common_words:main",
+            "sap2-prepare=sap2.bin.prepare:main",
+            "sap2-swift-json=sap2.bin.swift_json:main",
         ]
     },
 )

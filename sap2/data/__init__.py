@@ -1,0 +1,1 @@
+"""Corpus preparation (lhotse manifests and cuts), ms-swift JSON, dataset and collator."""

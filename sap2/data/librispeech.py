@@ -1,0 +1,109 @@
+"""LibriSpeech for the is21 biasing benchmark: download, preparation, is21 word lists.
+
+``download_librispeech`` comes from lhotse; the is21 word lists from the public
+``facebookresearch/fbai-speech`` repository. ``prepare_librispeech`` reads the corpus
+with lhotse's LibriSpeech utterance parser, one utterance at a time, so that missing
+or unreadable audio is reported by name (and skipped with ``skip_bad``); transcripts
+are lower-cased, as the is21 references are.
+"""
+
+import logging
+import urllib.request
+from pathlib import Path
+
+from lhotse import RecordingSet, SupervisionSet
+from lhotse.recipes.librispeech import download_librispeech, parse_utterance
+from tqdm import tqdm
+
+from sap2.data.manifests import BadItems, count_longer_than, write_part
+from sap2.errors import InputError
+from sap2.fileio import atomic_output
+
+logger = logging.getLogger(__name__)
+
+Pathlike = str | Path
+
+IS21_WORDS_URL = (
+    "https://raw.githubusercontent.com/facebookresearch/fbai-speech/main/is21_deep_bias/words"
+)
+IS21_WORD_FILES = ("common_words_5k.txt", "all_rare_words.txt", "all_words.count.txt")
+
+__all__ = ["download_librispeech", "download_is21_words", "prepare_librispeech"]
+
+
+def download_is21_words(target_dir: Pathlike, force_download: bool = False) -> Path:
+    """Fetch the is21 word lists into ``target_dir`` (skipping files already there)."""
+    target_dir = Path(target_dir)
+    for name in IS21_WORD_FILES:
+        path = target_dir / name
+        if path.is_file() and not force_download:
+            logger.info("%s exists, skipping", path)
+            continue
+        logger.info("downloading %s/%s", IS21_WORDS_URL, name)
+        try:
+            with atomic_output(path) as tmp:
+                urllib.request.urlretrieve(f"{IS21_WORDS_URL}/{name}", tmp)
+        except OSError as err:
+            raise InputError(
+                f"cannot download {IS21_WORDS_URL}/{name} ({err}); copy the is21 word lists "
+                f"({', '.join(IS21_WORD_FILES)}) to a folder and pass --words-dir"
+            ) from None
+    return target_dir
+
+
+def prepare_librispeech(
+    corpus_dir: Pathlike,
+    output_dir: Pathlike,
+    parts: list[str],
+    skip_bad: bool = False,
+    max_seconds: float = 30.0,
+) -> None:
+    """Write manifests, cuts and ``text`` of each part (see :mod:`sap2.data.manifests`).
+
+    Args:
+      corpus_dir: the ``LibriSpeech`` folder holding ``<part>/<spk>/<chapter>/``.
+      output_dir: the recipe's ``data/`` folder.
+      parts: e.g. ``["train-clean-100", "test-clean"]``.
+      skip_bad: leave out utterances whose audio is missing or unreadable (else fail).
+      max_seconds: utterances longer than this are counted in the log.
+    """
+    corpus_dir = Path(corpus_dir)
+    for part in parts:
+        part_dir = corpus_dir / part
+        transcripts = sorted(part_dir.rglob("*.trans.txt")) if part_dir.is_dir() else []
+        if not transcripts:
+            raise InputError(
+                f"{part_dir}: no LibriSpeech part here (expected <spk>/<chapter>/"
+                f"<spk>-<chapter>.trans.txt with .flac files; run the download stage or "
+                f"set --dl-dir)"
+            )
+        bad = BadItems(skip_bad)
+        recordings, supervisions = [], []
+        lines = [line for path in transcripts for line in path.read_text().splitlines()]
+        for line in tqdm(lines, desc=f"LibriSpeech {part}", leave=False):
+            if not line.strip():
+                continue
+            utt = line.split()[0]
+            try:
+                parsed = parse_utterance(part_dir, line, {})
+            except Exception as err:  # soundfile raises several types for broken audio
+                bad.add("unreadable audio files", f"{utt} ({type(err).__name__})")
+                continue
+            if parsed is None:
+                bad.add("transcript lines without audio", utt)
+                continue
+            recording, segment = parsed
+            recordings.append(recording)
+            supervisions.append(segment.transform_text(str.lower))
+        bad.check(f"LibriSpeech {part}")
+        cuts = write_part(
+            RecordingSet.from_recordings(recordings),
+            SupervisionSet.from_segments(supervisions),
+            output_dir, "librispeech", part,
+        )  # fmt: skip
+        longer = count_longer_than(cuts, max_seconds)
+        if longer:
+            logger.info(
+                "%s: %d utterances are longer than the %.0f s encoder window; they will be "
+                "dropped at training and decoding time", part, longer, max_seconds,
+            )  # fmt: skip

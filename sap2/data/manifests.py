@@ -1,0 +1,94 @@
+"""Writing one prepared corpus part: lhotse manifests, a cut set, Kaldi-style text files.
+
+Layout under the output folder ``data/`` (icefall/ESPnet style)::
+
+    data/manifests/<corpus>_recordings_<part>.jsonl.gz
+    data/manifests/<corpus>_supervisions_<part>.jsonl.gz
+    data/cuts/<part>.jsonl.gz          # one cut per utterance, custom fields included
+    data/<part>/text                   # uttid text (the scoring reference)
+"""
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lhotse import CutSet, RecordingSet, SupervisionSet
+from lhotse.utils import fastcopy
+
+from sap2.errors import InputError
+from sap2.fileio import atomic_output, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+Pathlike = str | Path
+
+
+@dataclass
+class BadItems:
+    """Problems found while reading a corpus: fatal unless ``skip_bad``."""
+
+    skip_bad: bool
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, kind: str, item: str) -> None:
+        self.problems.setdefault(kind, []).append(item)
+
+    def check(self, where: str) -> None:
+        """Raise (one line, counts and first items) or log and go on with ``skip_bad``."""
+        if not self.problems:
+            return
+        summary = "; ".join(
+            f"{len(items)} {kind} (first: {', '.join(items[:3])})"
+            for kind, items in self.problems.items()
+        )
+        if not self.skip_bad:
+            raise InputError(f"{where}: {summary}; use --skip-bad to leave them out")
+        logger.warning("%s: skipped %s", where, summary)
+
+
+def write_part(
+    recordings: RecordingSet,
+    supervisions: SupervisionSet,
+    out_dir: Pathlike,
+    corpus: str,
+    part: str,
+    custom: dict[str, dict[str, object]] | None = None,
+) -> CutSet:
+    """Write manifests, cuts (with ``custom[name][utt_id]`` fields) and ``text``.
+
+    Each supervision becomes one cut (trimmed to it); the cut id is the utterance id.
+    """
+    out_dir = Path(out_dir)
+    for name, manifest in (("recordings", recordings), ("supervisions", supervisions)):
+        with atomic_output(out_dir / "manifests" / f"{corpus}_{name}_{part}.jsonl.gz") as tmp:
+            manifest.to_file(tmp)
+    cuts = CutSet.from_manifests(recordings=recordings, supervisions=supervisions)
+    cuts = cuts.trim_to_supervisions(keep_overlapping=False, keep_all_channels=False)
+    updated = []
+    for cut in cuts:
+        utt = cut.supervisions[0].id
+        cut = fastcopy(cut, id=utt)
+        for name, values in (custom or {}).items():
+            if utt in values:
+                cut = cut.with_custom(name, values[utt])
+        updated.append(cut)
+    cuts = CutSet.from_cuts(updated)
+    with atomic_output(out_dir / "cuts" / f"{part}.jsonl.gz") as tmp:
+        cuts.to_file(tmp)
+    atomic_write_text(
+        out_dir / part / "text", "".join(f"{c.id} {c.supervisions[0].text}\n" for c in cuts)
+    )
+    logger.info(
+        "%s %s: %d utterances, %.2f h",
+        corpus,
+        part,
+        len(cuts),
+        sum(c.duration for c in cuts) / 3600,
+    )
+    return cuts
+
+
+def count_longer_than(cuts: CutSet, seconds: float) -> int:
+    """Utterances longer than ``seconds`` (the encoder window); they are dropped at training
+    and decoding time, and counted here for the stage log."""
+    return sum(1 for c in cuts if c.duration > seconds)
