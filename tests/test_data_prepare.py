@@ -1,0 +1,128 @@
+"""Corpus preparation on fake LibriSpeech and SlideSpeech trees, and its bad inputs."""
+
+import pytest
+from fake_corpora import make_librispeech, make_slidespeech
+from lhotse import CutSet
+
+from sap2.bin.prepare import main as prepare
+
+
+@pytest.fixture
+def libri(tmp_path):
+    return make_librispeech(tmp_path)
+
+
+@pytest.fixture
+def slides(tmp_path):
+    return make_slidespeech(tmp_path)
+
+
+def test_librispeech_parts(libri, tmp_path):
+    data = tmp_path / "data"
+    assert prepare(["librispeech", str(libri), str(data), "--parts", "test-clean"]) == 0
+    cuts = CutSet.from_file(data / "cuts" / "test-clean.jsonl.gz")
+    assert sorted(cuts.ids) == ["1089-134686-0000", "1089-134686-0001", "1188-133604-0000"]
+    text = (data / "test-clean" / "text").read_text().splitlines()
+    assert "1089-134686-0001 stuff it into you his belly counselled him" in text
+    assert (data / "manifests" / "librispeech_recordings_test-clean.jsonl.gz").is_file()
+
+
+def test_librispeech_bad_inputs(libri, tmp_path, capsys):
+    data = tmp_path / "data"
+    assert (
+        prepare(["librispeech", str(tmp_path / "nowhere"), str(data), "--parts", "test-clean"]) == 1
+    )
+    assert "no LibriSpeech part here (expected <spk>/<chapter>/" in capsys.readouterr().err
+    trans = libri / "test-clean" / "1089" / "134686" / "1089-134686.trans.txt"
+    trans.write_text(trans.read_text() + "1089-134686-0099 A LINE WITHOUT AUDIO\n")
+    (libri / "test-clean" / "1089" / "134686" / "1089-134686-0000.flac").write_bytes(b"not flac")
+    assert prepare(["librispeech", str(libri), str(data), "--parts", "test-clean"]) == 1
+    err = capsys.readouterr().err
+    assert "1 unreadable audio files (first: 1089-134686-0000" in err
+    assert "1 transcript lines without audio (first: 1089-134686-0099)" in err
+    assert "use --skip-bad" in err and "Traceback" not in err
+    assert not (data / "cuts" / "test-clean.jsonl.gz").exists()
+    args = ["librispeech", str(libri), str(data), "--parts", "test-clean", "--skip-bad"]
+    assert prepare(args) == 0
+    assert list(CutSet.from_file(data / "cuts" / "test-clean.jsonl.gz").ids) == [
+        "1089-134686-0001",
+        "1188-133604-0000",
+    ]
+
+
+def test_slidespeech_context_fields(slides, tmp_path):
+    data = tmp_path / "data"
+    assert (
+        prepare(["slidespeech", str(slides), str(data), "--parts", "test", "--num-slides", "1"])
+        == 0
+    )
+    cuts = {c.id: c for c in CutSet.from_file(data / "cuts" / "test.jsonl.gz")}
+    assert set(cuts) == {"talk1-0001", "talk1-0002", "talk1-0003", "talk2-0001"}
+    first, third = cuts["talk1-0001"], cuts["talk1-0003"]
+    assert first.session == "talk1" and first.ocr_keywords == ["KALDI", "LATTICE"]
+    assert first.context == ["kaldi", "lattice", "tutorial"]  # the slide on screen only
+    assert third.context == ["espnet", "recipes", "egs2", "template"]
+    assert (first.start, first.duration) == (pytest.approx(0.2), pytest.approx(1.2))
+    assert first.supervisions[0].text == "welcome to the kaldi lattice tutorial"
+    assert (data / "test" / "keywords").read_text().splitlines()[0] == "talk1-0001 KALDI$LATTICE"
+    assert "talk2-0001 talk2" in (data / "test" / "utt2session").read_text()
+    # With 5 slides around the current one, both slides of talk 1 are context.
+    assert prepare(["slidespeech", str(slides), str(tmp_path / "d5"), "--parts", "test"]) == 0
+    five = {c.id: c for c in CutSet.from_file(tmp_path / "d5" / "cuts" / "test.jsonl.gz")}
+    assert five["talk1-0001"].context == [
+        "kaldi",
+        "lattice",
+        "tutorial",
+        "espnet",
+        "recipes",
+        "egs2",
+        "template",
+    ]
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("no_wav", "no wav files under"),
+        ("unknown_text", "1 transcript lines for unknown utterances (first: ghost-0001)"),
+        ("unknown_keywords", "1 keyword lines for unknown utterances (first: ghost-0002)"),
+        ("empty_keywords", "keywords: empty file"),
+        ("empty_slides", "slides: empty slide OCR file"),
+        ("bad_audio", "1 unreadable audio files"),
+        ("bad_segment", "segments:2: start 3.0 must be >= 0 and before end 1.0"),
+    ],
+)
+def test_slidespeech_bad_inputs(slides, tmp_path, capsys, damage, message):
+    test = slides / "test"
+    if damage == "no_wav":
+        for wav in (test / "wav").rglob("*.wav"):
+            wav.unlink()
+    elif damage == "unknown_text":
+        (test / "text").write_text((test / "text").read_text() + "ghost-0001 BOO\n")
+    elif damage == "unknown_keywords":
+        (test / "keywords").write_text((test / "keywords").read_text() + "ghost-0002 X$Y\n")
+    elif damage == "empty_keywords":
+        (test / "keywords").write_text("")
+    elif damage == "empty_slides":
+        (test / "slides").write_text("\n")
+    elif damage == "bad_audio":
+        (test / "wav" / "science" / "talk2.wav").write_bytes(b"RIFF....garbage")
+    elif damage == "bad_segment":
+        lines = (test / "segments").read_text().splitlines()
+        lines[1] = "talk1-0002 talk1 3.0 1.0"
+        (test / "segments").write_text("\n".join(lines) + "\n")
+    assert prepare(["slidespeech", str(slides), str(tmp_path / "data"), "--parts", "test"]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "data" / "cuts" / "test.jsonl.gz").exists()
+
+
+def test_slidespeech_skip_bad_and_file_options(slides, tmp_path):
+    test = slides / "test"
+    (test / "text").write_text((test / "text").read_text() + "ghost-0001 BOO\n")
+    custom_text = tmp_path / "text.norm"
+    custom_text.write_text((test / "text").read_text())
+    args = ["slidespeech", str(slides), str(tmp_path / "data"), "--parts", "test"]
+    assert prepare([*args, "--text", str(custom_text), "--skip-bad"]) == 0
+    assert len(CutSet.from_file(tmp_path / "data" / "cuts" / "test.jsonl.gz")) == 4
+    assert prepare([*args[:3], "--parts", "test", "train", "--text", str(custom_text)]) == 1

@@ -1,0 +1,109 @@
+"""The data stages of egs/librispeech and egs/slidespeech, end to end on fake corpora."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from fake_corpora import make_is21_words, make_librispeech, make_slidespeech
+from lhotse import CutSet
+
+
+def recipe_copy(tmp_path: Path, name: str) -> Path:
+    """A checkout-like tree in tmp_path whose recipe links to the repository's files, so
+    that run.sh writes data/ under tmp_path."""
+    root = tmp_path / "root"
+    (root / "egs" / name).mkdir(parents=True)
+    for shared in ("path.sh", "utils"):
+        (root / shared).symlink_to(REPO / shared)
+    recipe = root / "egs" / name
+    for item in (REPO / "egs" / name).iterdir():
+        if item.name not in ("data", "exp", "download"):
+            (recipe / item.name).symlink_to(
+                item.resolve() if item.name != "utils" else "../../utils"
+            )
+    return recipe
+
+
+def run_recipe(recipe: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    return subprocess.run(
+        ["bash", "run.sh", *args], cwd=recipe, env=env, capture_output=True, text=True
+    )
+
+
+def test_librispeech_data_stages(tmp_path):
+    recipe = recipe_copy(tmp_path, "librispeech")
+    dl = tmp_path / "dl"
+    make_librispeech(dl)
+    words = make_is21_words(dl)
+    common = ["--dl-dir", str(dl), "--words-dir", str(words), "--train-parts", "train-clean-100"]
+    out = run_recipe(recipe, *common, "--num-distractors", "5 10", "--stop-stage", "5")
+    assert out.returncode == 0, out.stderr
+    data = recipe / "data"
+    for part in ("test-clean", "test-other"):
+        tsv = (data / "context" / f"{part}.biasing_10.tsv").read_text()
+        rows = [line.split("\t") for line in tsv.splitlines()]
+        assert len(rows) == len(list(CutSet.from_file(data / "cuts" / f"{part}.jsonl.gz").ids))
+        for _utt, _text, rare, words_list in rows:
+            assert set(json.loads(rare)) <= set(json.loads(words_list))
+            assert len(json.loads(words_list)) == len(json.loads(rare)) + 10
+    cuts = {c.id: c for c in CutSet.from_file(data / "cuts" / "test-clean.jsonl.gz")}
+    titian = cuts["1188-133604-0000"]
+    assert titian.has_custom("biasing_list_5") and titian.has_custom("biasing_list_10")
+    assert titian.rare_words == [
+        "continually", "find", "four", "holbein", "me", "men", "speaking", "titian", "will"
+    ]  # fmt: skip
+    # The most frequent training words, ties in alphabetical order.
+    common_words = (data / "lang" / "common_words_5k.txt").read_text().splitlines()
+    assert common_words[:2] == ["lynde\t2", "missus\t2"]
+    assert "Stage 5: biasing lists" in out.stderr and "lists for 3 utterances in" in out.stderr
+
+    again = run_recipe(recipe, *common, "--stage", "1", "--stop-stage", "1")
+    assert again.returncode == 0 and "done, skipping" in again.stderr
+    train = run_recipe(recipe, *common, "--stage", "10")
+    assert train.returncode == 1 and "training is not implemented yet" in train.stderr
+
+
+def test_librispeech_missing_corpus(tmp_path):
+    recipe = recipe_copy(tmp_path, "librispeech")
+    out = run_recipe(
+        recipe, "--dl-dir", str(tmp_path / "empty"), "--train-parts", "train-clean-100",
+        "--stage", "1", "--stop-stage", "1",
+    )  # fmt: skip
+    assert out.returncode == 1
+    assert "Stage 1" in out.stderr and "no LibriSpeech part here" in out.stderr
+    assert "Traceback" not in out.stderr
+    bad = run_recipe(recipe, "--stage=1")
+    assert bad.returncode == 2 and "instead of '--stage=1'" in bad.stderr
+
+
+def test_slidespeech_data_stages(tmp_path):
+    recipe = recipe_copy(tmp_path, "slidespeech")
+    corpus = make_slidespeech(tmp_path)
+    out = run_recipe(
+        recipe, "--corpus-dir", str(corpus), "--splits", "train test", "--stop-stage", "6"
+    )
+    assert out.returncode == 0, out.stderr
+    cuts = CutSet.from_file(recipe / "data" / "cuts" / "test.jsonl.gz")
+    assert all(c.has_custom("context") and c.has_custom("session") for c in cuts)
+    for name in ("text", "keywords", "utt2session"):
+        assert (recipe / "data" / "test" / name).is_file()
+    records = json.loads((recipe / "data" / "swift" / "test.json").read_text())
+    assert len(records) == 4 and "<|startofcontext|>" in records[0]["messages"][0]["content"]
+
+
+@pytest.mark.parametrize("what", ["no_corpus", "no_segments"])
+def test_slidespeech_stage_0_says_how_to_get_the_corpus(tmp_path, what):
+    recipe = recipe_copy(tmp_path, "slidespeech")
+    corpus = tmp_path / "nowhere"
+    if what == "no_segments":
+        corpus = make_slidespeech(tmp_path)
+        (corpus / "test" / "segments").unlink()
+    out = run_recipe(recipe, "--corpus-dir", str(corpus), "--splits", "test", "--stop-stage", "0")
+    assert out.returncode == 1
+    expected = "slidespeech.github.io" if what == "no_corpus" else "test/segments not found"
+    assert "stage 0" in out.stderr and expected in out.stderr
