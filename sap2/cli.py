@@ -10,6 +10,31 @@ from sap2.errors import InputError
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(filename)s:%(lineno)d] %(message)s"
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows defaults and keeps the docstring's line breaks (its Usage: examples)."""
+
+
+def doc_parser(prog: str, doc: str) -> argparse.ArgumentParser:
+    """A parser whose description is the first paragraph of a script's docstring and whose
+    epilog is the rest (with its ``Usage:`` examples)."""
+    paragraphs = doc.strip().split("\n\n")
+    return argparse.ArgumentParser(
+        prog=prog,
+        description=paragraphs[0],
+        epilog="\n\n".join(paragraphs[1:]),
+        formatter_class=HelpFormatter,
+    )
+
+
+def str2bool(value: str) -> bool:
+    """``true``/``false`` (also 1/0, yes/no) from the shell."""
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
 def setup_logging(verbose: bool = False) -> None:
     """Configure the root logger for a command-line tool (stderr, time, level, file:line)."""
     logging.basicConfig(

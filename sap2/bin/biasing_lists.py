@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Sequence
 
-from sap2.cli import run_tool
+from sap2.cli import doc_parser, run_tool
 from sap2.context.biasing import (
     DistractorPool,
     biasing_list,
@@ -40,12 +40,7 @@ logger = logging.getLogger("sap2-biasing-lists")
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sap2-biasing-lists",
-        description=__doc__.split("\n\n")[0],
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = doc_parser("sap2-biasing-lists", __doc__)
     parser.add_argument("--ref", required=True, help="Kaldi text file or is21 reference TSV")
     parser.add_argument("--common-words", required=True, help="common words, one per line")
     parser.add_argument("--rare-words", required=True, help="distractor pool, one per line")

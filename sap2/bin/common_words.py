@@ -14,18 +14,13 @@ import argparse
 from collections import Counter
 from collections.abc import Sequence
 
-from sap2.cli import run_tool
+from sap2.cli import doc_parser, run_tool
 from sap2.fileio import atomic_write_text
 from sap2.scoring.readers import read_text
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sap2-common-words",
-        description=__doc__.split("\n\n")[0],
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = doc_parser("sap2-common-words", __doc__)
     parser.add_argument("--text", nargs="+", required=True, help="Kaldi text file(s)")
     parser.add_argument("--top", type=int, default=5000, help="how many common words")
     parser.add_argument("--out", required=True, help="common words: word<TAB>count")

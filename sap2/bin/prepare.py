@@ -17,31 +17,17 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from sap2.cli import run_tool
+from sap2.cli import HelpFormatter, doc_parser, run_tool, str2bool
 from sap2.context.biasing import read_word_list
 from sap2.context.ocr_keywords import KeywordExtractor
 from sap2.errors import InputError
 
 
-def str2bool(value: str) -> bool:
-    """``true``/``false`` from the shell."""
-    if value.lower() in ("true", "1", "yes"):
-        return True
-    if value.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
-
-
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sap2-prepare",
-        description=__doc__.split("\n\n")[0],
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = doc_parser("sap2-prepare", __doc__)
     corpora = parser.add_subparsers(dest="corpus", required=True)
     for name in ("librispeech", "slidespeech"):
-        sub = corpora.add_parser(name, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        sub = corpora.add_parser(name, formatter_class=HelpFormatter)
         sub.add_argument("corpus_dir", help="the corpus folder")
         sub.add_argument("out_dir", help="output folder (a recipe's data/)")
         sub.add_argument("--parts", nargs="+", required=True, help="parts / splits to prepare")

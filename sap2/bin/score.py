@@ -24,7 +24,7 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from sap2.cli import run_tool
+from sap2.cli import doc_parser, run_tool
 from sap2.errors import InputError
 from sap2.scoring.corpus import CorpusScore
 from sap2.scoring.is21 import score_is21
@@ -42,12 +42,7 @@ logger = logging.getLogger("sap2-score")
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sap2-score",
-        description=__doc__.split("\n\n")[0],
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-        formatter_class=_HelpFormatter,
-    )
+    parser = doc_parser("sap2-score", __doc__)
     parser.add_argument(
         "--protocol", required=True, choices=("is21", "slidespeech"), help="scoring protocol"
     )
@@ -87,10 +82,6 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     return parser
-
-
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
 
 
 def check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

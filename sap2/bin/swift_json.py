@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from lhotse import CutSet
 
-from sap2.cli import run_tool
+from sap2.cli import doc_parser, run_tool
 from sap2.data.swift_json import export_swift_json, import_swift_json
 from sap2.errors import InputError
 from sap2.fileio import atomic_output
@@ -28,12 +28,7 @@ logger = logging.getLogger("sap2-swift-json")
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sap2-swift-json",
-        description=__doc__.split("\n\n")[0],
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = doc_parser("sap2-swift-json", __doc__)
     sub = parser.add_subparsers(dest="direction", required=True)
     export = sub.add_parser("export", help="cuts -> ms-swift JSON")
     export.add_argument("--cuts", required=True, help="lhotse cuts manifest")
