@@ -32,6 +32,7 @@ setup(
         "tqdm>=4.60",
         "matplotlib>=3.8,<4",
         "pyyaml>=6.0",
+        "tensorboard>=2.14",
     ],
     extras_require={"dev": ["pytest>=8", "ruff>=0.6"]},
     entry_points={
@@ -41,6 +42,7 @@ setup(
             "sap2-common-words=sap2.bin.common_words:main",
             "sap2-prepare=sap2.bin.prepare:main",
             "sap2-swift-json=sap2.bin.swift_json:main",
+            "sap2-train=sap2.bin.train:main",
         ]
     },
 )

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Train SAP² with LoRA: transformers' Trainer, lhotse data, resumable from any checkpoint.
+
+Options come from --config (a recipe's conf/train.yaml) and --<name> overrides; the
+effective configuration is written to EXP_DIR/config.yaml. Checkpoints go to
+EXP_DIR/checkpoint-<step> every --save-steps (the last --save-total-limit kept); a rerun
+resumes from the latest one, with the optimizer, scheduler and data position restored.
+TensorBoard logs are under EXP_DIR/runs/, the log under EXP_DIR/log/train.log, and the
+trained adapter (with config and processor) in EXP_DIR/final/.
+
+One process trains on one GPU or the CPU (float32). Several GPUs or nodes: launch with
+torchrun (DistributedDataParallel), optionally with --deepspeed conf/ds_zero2.json.
+
+Usage:
+  sap2-train --config conf/train.yaml --model-dir /data/Qwen2-Audio-7B-Instruct \\
+      --train-cuts data/cuts/train.jsonl.gz --exp-dir exp/sap2_w2
+  torchrun --nproc-per-node 8 -m sap2.bin.train --config conf/train.yaml \\
+      --deepspeed conf/ds_zero2.json ...
+"""
+
+import argparse
+import dataclasses
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import yaml
+
+from sap2.cli import LOG_FORMAT, doc_parser, run_tool
+from sap2.errors import InputError
+from sap2.train.config import TrainConfig, add_config_arguments, config_from_args
+
+logger = logging.getLogger("sap2-train")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = doc_parser("sap2-train", __doc__)
+    add_config_arguments(parser)
+    parser.add_argument("--verbose", action="store_true")
+    return parser
+
+
+def training_arguments(config: TrainConfig, max_steps: int):
+    """The ``TrainingArguments`` of a configuration."""
+    from transformers import TrainingArguments
+
+    cuda = torch.cuda.is_available()
+    bf16 = cuda if config.bf16 == "auto" else config.bf16 == "true"
+    return TrainingArguments(
+        output_dir=config.exp_dir,
+        max_steps=max_steps,
+        per_device_train_batch_size=1,  # batches come from the lhotse sampler
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        learning_rate=config.learning_rate,
+        warmup_steps=int(config.warmup_ratio * max_steps),
+        lr_scheduler_type="cosine",
+        weight_decay=config.weight_decay,
+        max_grad_norm=config.max_grad_norm,
+        logging_steps=config.logging_steps,
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        seed=config.seed,
+        bf16=bf16,
+        deepspeed=config.deepspeed or None,
+        gradient_checkpointing=config.gradient_checkpointing,
+        report_to=["tensorboard"],
+        ignore_data_skip=True,  # the sampler state is restored instead (Sap2Trainer)
+        remove_unused_columns=False,
+        use_cpu=not cuda,
+        # torchrun on CPUs (tests, debugging) needs gloo; GPUs use NCCL.
+        ddp_backend="gloo" if not cuda and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
+        ddp_find_unused_parameters=False,
+    )
+
+
+def train(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    if args.print_config:
+        print(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
+        return 0
+    from lhotse import CutSet
+    from transformers import set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from sap2.data.dataset import Sap2Dataset
+    from sap2.model.loading import load_sap2_model
+    from sap2.model.lora import apply_lora, save_adapter
+    from sap2.train.examples import TrainingExamples
+    from sap2.train.trainer import Sap2Trainer, count_batches, steps_for_epochs
+
+    exp = Path(config.exp_dir)
+    rank = int(os.environ.get("RANK", "0"))
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if rank == 0:
+        config.save(exp / "config.yaml")
+        (exp / "log").mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(exp / "log" / "train.log")
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        logging.getLogger().addHandler(handler)
+    if not Path(config.train_cuts).is_file():
+        raise InputError(f"{config.train_cuts}: no such cuts manifest")
+    cuts = CutSet.from_file(config.train_cuts).to_eager()
+    set_seed(config.seed)  # the LoRA initialisation draws from the global generator
+    model, processor = load_sap2_model(
+        config.model_dir, config.sap_window_size, config.sap_num_heads, config.sap_mode,
+        dtype=torch.bfloat16 if torch.cuda.is_available() and config.bf16 != "false" else None,
+    )  # fmt: skip
+    model.config.use_cache = False
+    model = apply_lora(
+        model, rank=config.lora_rank, alpha=config.lora_alpha, dropout=config.lora_dropout,
+        train_audio_encoder=config.train_audio_encoder,
+    )  # fmt: skip
+    max_steps = config.max_steps
+    if max_steps <= 0:
+        batches = count_batches(cuts, config.max_duration, config.num_buckets, world_size)
+        max_steps = steps_for_epochs(config.num_epochs, batches, config.gradient_accumulation_steps)
+        logger.info("%d batches per epoch and device: %d steps", batches, max_steps)
+    trainer = Sap2Trainer(
+        model=model,
+        args=training_arguments(config, max_steps),
+        train_cuts=cuts,
+        dataset=Sap2Dataset(processor, TrainingExamples(config), with_targets=True),
+        max_duration=config.max_duration,
+        num_buckets=config.num_buckets,
+        num_workers=config.num_workers,
+        batch_log=exp / "batches.txt" if config.log_batches else None,
+    )
+    last = get_last_checkpoint(str(exp)) if exp.is_dir() else None
+    if last is not None:
+        logger.info("resuming from %s", last)
+        trainer.restore_sampler(last)
+    trainer.train(resume_from_checkpoint=last)
+    if trainer.is_world_process_zero():
+        save_adapter(model, processor, exp / "final")
+        logger.info("saved the trained adapter to %s", exp / "final")
+    return 0
+
+
+def main(cmd: Sequence[str] | None = None) -> int:
+    """Entry point of ``sap2-train`` and ``python -m sap2.bin.train``."""
+    return run_tool("sap2-train", get_parser(), train, cmd)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Training: configuration, training examples, and the Trainer with resumable lhotse data."""

@@ -1,0 +1,128 @@
+"""The training configuration: YAML defaults (a recipe's ``conf/train.yaml``), command-line
+overrides (``--name value`` for every field), and the effective configuration saved to
+the experiment folder."""
+
+import argparse
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from sap2.errors import InputError
+
+
+@dataclass
+class TrainConfig:
+    """Everything that can change a training result (paper settings as defaults)."""
+
+    model_dir: str = ""  # local Qwen2-Audio-7B-Instruct (or tiny) folder
+    train_cuts: str = ""  # lhotse cuts manifest
+    exp_dir: str = "exp/sap2"  # checkpoints, logs, TensorBoard, final adapter
+    # SAP²
+    sap_window_size: int = 2
+    sap_num_heads: int = 4
+    sap_mode: str = "speech"
+    # LoRA
+    lora_rank: int = 8
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    train_audio_encoder: bool = False
+    # Tasks (proportions, normalised) and context
+    task_transcribe: float = 0.1
+    task_transcribe_context: float = 0.4
+    task_prune: float = 0.3
+    task_multitask: float = 0.2
+    p_no_context: float = 0.1  # context dropout: the utterance gets no context at all
+    rare_word_pool: str = ""  # distractor pool for cuts with 'rare_words' (LibriSpeech)
+    min_distractors: int = 0
+    max_distractors: int = 1000
+    # Optimisation
+    num_epochs: float = 1.0
+    max_steps: int = 0  # > 0 overrides num_epochs
+    max_duration: float = 200.0  # seconds of audio per batch and device
+    num_buckets: int = 10
+    gradient_accumulation_steps: int = 1
+    learning_rate: float = 1e-4
+    warmup_ratio: float = 0.03
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    seed: int = 42
+    bf16: str = "auto"  # auto: bf16 on CUDA, fp32 on CPU; or true / false
+    deepspeed: str = ""  # DeepSpeed JSON (ZeRO-2), GPU only
+    gradient_checkpointing: bool = False
+    num_workers: int = 2
+    # Checkpoints and logs
+    save_steps: int = 1000
+    save_total_limit: int = 2
+    logging_steps: int = 10
+    log_batches: bool = False  # write the cut ids of every step to exp_dir/batches.txt
+
+    def task_weights(self) -> dict[str, float]:
+        weights = {
+            "transcribe": self.task_transcribe,
+            "transcribe_context": self.task_transcribe_context,
+            "prune": self.task_prune,
+            "multitask": self.task_multitask,
+        }
+        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+            raise InputError(f"task proportions must be >= 0 with a positive sum, got {weights}")
+        total = sum(weights.values())
+        return {k: w / total for k, w in weights.items()}
+
+    def save(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(yaml.safe_dump(dataclasses.asdict(self), sort_keys=False))
+
+
+def _field_type(f: dataclasses.Field) -> type:
+    hint = typing.get_type_hints(TrainConfig)[f.name]
+    return hint if not isinstance(hint, types.UnionType) else str
+
+
+def str2bool_arg(value: str) -> bool:
+    from sap2.cli import str2bool
+
+    return str2bool(value)
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--config FILE`` plus ``--<field> value`` for every :class:`TrainConfig` field."""
+    parser.add_argument("--config", help="YAML file of defaults (e.g. conf/train.yaml)")
+    parser.add_argument("--print-config", action="store_true", help="print the config, exit")
+    for f in dataclasses.fields(TrainConfig):
+        kind = _field_type(f)
+        parser.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            type=str2bool_arg if kind is bool else kind,
+            default=None,
+            help=f"(default {f.default!r})",
+        )
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """YAML (if any), then the command line, into a checked :class:`TrainConfig`."""
+    values: dict = {}
+    if args.config:
+        try:
+            loaded = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise InputError(f"{args.config}: no such file") from None
+        except yaml.YAMLError as err:
+            raise InputError(f"{args.config}: not valid YAML ({err})") from None
+        names = {f.name for f in dataclasses.fields(TrainConfig)}
+        unknown = sorted(set(loaded) - names)
+        if unknown:
+            raise InputError(f"{args.config}: unknown keys {', '.join(unknown)}")
+        values.update(loaded)
+    for f in dataclasses.fields(TrainConfig):
+        if getattr(args, f.name, None) is not None:
+            values[f.name] = getattr(args, f.name)
+    config = TrainConfig(**values)
+    for name in ("model_dir", "train_cuts"):
+        if not getattr(config, name):
+            raise InputError(f"--{name.replace('_', '-')} is required (command line or YAML)")
+    config.task_weights()
+    return config

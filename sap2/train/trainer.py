@@ -1,0 +1,131 @@
+"""transformers' Trainer with lhotse data whose position is saved in every checkpoint.
+
+The Trainer brings the optimisation loop, gradient accumulation, mixed precision,
+DistributedDataParallel under torchrun, DeepSpeed ZeRO, checkpoint rotation and
+TensorBoard logging. What it cannot know is where a lhotse sampler is inside its epoch:
+:class:`ResumableDataLoader` keeps the data epoch itself, and
+:class:`SamplerCheckpoint` saves the sampler's state beside each checkpoint and restores
+it on resume, so that training continues with the next unseen batch (icefall does the
+same with ``sampler.state_dict()``).
+"""
+
+import logging
+import math
+from pathlib import Path
+
+import torch
+from lhotse import CutSet
+from lhotse.dataset import DynamicBucketingSampler
+from transformers import Trainer, TrainerCallback
+
+from sap2.data.dataset import Sap2Dataset, drop_long_cuts
+
+logger = logging.getLogger(__name__)
+
+SAMPLER_STATE = "sampler_state.pt"
+
+
+class ResumableDataLoader(torch.utils.data.DataLoader):
+    """A loader over a lhotse sampler that moves to the next data epoch by itself each time
+    it is exhausted (the Trainer's own epoch counter is ignored: with ``max_steps`` it does
+    not match the data)."""
+
+    def __init__(self, dataset: Sap2Dataset, sampler: DynamicBucketingSampler, num_workers: int):
+        super().__init__(dataset, sampler=sampler, batch_size=None, num_workers=num_workers)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by the Trainer; the data epoch is kept by the sampler instead."""
+
+    def __iter__(self):
+        # A sampler restored at the very end of its epoch yields nothing: go on with the
+        # next epoch then, rather than ending training (at most one such retry).
+        for _ in range(2):
+            self.dataset.to_example.set_epoch(self.sampler.epoch)
+            yielded = False
+            for batch in super().__iter__():
+                yielded = True
+                yield batch
+            self.sampler.set_epoch(self.sampler.epoch + 1)
+            if yielded:
+                return
+
+
+def count_batches(cuts: CutSet, max_duration: float, num_buckets: int, world_size: int) -> int:
+    """Mini-batches per device in one epoch (reads the manifest, not the audio)."""
+    sampler = DynamicBucketingSampler(
+        cuts, max_duration=max_duration, num_buckets=num_buckets, world_size=world_size, rank=0
+    )
+    return sum(1 for _ in sampler)
+
+
+class SamplerCheckpoint(TrainerCallback):
+    """Saves the sampler's state in each ``checkpoint-<step>/`` (one file per rank)."""
+
+    def __init__(self, sampler: DynamicBucketingSampler, rank: int) -> None:
+        self.sampler = sampler
+        self.rank = rank
+
+    def on_save(self, args, state, control, **kwargs):
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save(self.sampler.state_dict(), folder / f"rank{self.rank}_{SAMPLER_STATE}")
+        return control
+
+
+class Sap2Trainer(Trainer):
+    """A Trainer that feeds :class:`Sap2Dataset` batches through a lhotse sampler.
+
+    Args:
+      train_cuts: training cuts (longer than the encoder window are dropped).
+      dataset: turns cut batches into model inputs.
+      max_duration, num_buckets, num_workers: of the sampler / loader.
+      batch_log: file to append the cut ids of every optimisation step to (optional).
+      Other arguments go to ``transformers.Trainer``.
+    """
+
+    def __init__(
+        self,
+        *args,
+        train_cuts: CutSet,
+        dataset: Sap2Dataset,
+        max_duration: float,
+        num_buckets: int,
+        num_workers: int,
+        batch_log: Path | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        window = float(dataset.processor.feature_extractor.chunk_length)
+        self.train_cuts = drop_long_cuts(train_cuts, window)
+        self.sap2_dataset = dataset
+        self.sampler = DynamicBucketingSampler(
+            self.train_cuts, max_duration=max_duration, num_buckets=num_buckets, shuffle=True,
+            seed=self.args.seed, world_size=self.args.world_size, rank=self.args.process_index,
+        )  # fmt: skip
+        self.num_workers = num_workers
+        self.batch_log = batch_log
+        self.add_callback(SamplerCheckpoint(self.sampler, self.args.process_index))
+
+    def restore_sampler(self, checkpoint: str) -> None:
+        """Load the sampler state saved in ``checkpoint`` (call before ``train``)."""
+        path = Path(checkpoint) / f"rank{self.args.process_index}_{SAMPLER_STATE}"
+        if path.is_file():
+            self.sampler.load_state_dict(torch.load(path, weights_only=False))
+            logger.info("data position restored from %s (epoch %d)", path, self.sampler.epoch)
+        else:
+            logger.warning("%s has no sampler state: the data epoch starts again", checkpoint)
+
+    def get_train_dataloader(self) -> ResumableDataLoader:
+        return ResumableDataLoader(self.sap2_dataset, self.sampler, self.num_workers)
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        cut_ids = inputs.pop("cut_ids", None)
+        if self.batch_log is not None and cut_ids is not None and self.args.process_index == 0:
+            with open(self.batch_log, "a", encoding="utf-8") as f:
+                f.write(f"{self.state.global_step + 1} {' '.join(cut_ids)}\n")
+        return super().training_step(model, inputs, num_items_in_batch)
+
+
+def steps_for_epochs(num_epochs: float, batches_per_epoch: int, accumulation: int) -> int:
+    """Optimisation steps for ``num_epochs`` passes over the data."""
+    return max(1, math.ceil(num_epochs * batches_per_epoch / accumulation))

@@ -1,0 +1,136 @@
+"""sap2-train on a tiny model: configuration, training examples, kill and resume, gloo DDP."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fake_corpora import make_slidespeech
+from lhotse import CutSet
+from safetensors.torch import load_file
+
+from sap2.bin.prepare import main as prepare
+from sap2.bin.train import get_parser
+from sap2.errors import InputError
+from sap2.model.prompts import Task
+from sap2.train.config import config_from_args
+from sap2.train.examples import TrainingExamples
+
+
+@pytest.fixture(scope="module")
+def train_cuts(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train_data")
+    corpus = make_slidespeech(root)
+    assert prepare(["slidespeech", str(corpus), str(root / "data"), "--parts", "test"]) == 0
+    return root / "data" / "cuts" / "test.jsonl.gz"
+
+
+def parse(*args):
+    return config_from_args(get_parser().parse_args(list(args)))
+
+
+def test_config_yaml_then_command_line(tmp_path):
+    conf = tmp_path / "train.yaml"
+    conf.write_text("model_dir: m\ntrain_cuts: c\nlora_rank: 16\nsap_window_size: 4\n")
+    config = parse("--config", str(conf), "--sap-window-size", "3", "--bf16", "false")
+    assert (config.lora_rank, config.sap_window_size, config.bf16) == (16, 3, "false")
+    assert config.task_weights()["prune"] == pytest.approx(0.3)
+    conf.write_text("model_dir: m\ntrain_cuts: c\nlora_rnk: 16\n")
+    with pytest.raises(InputError, match="unknown keys lora_rnk"):
+        parse("--config", str(conf))
+    with pytest.raises(InputError, match="--train-cuts is required"):
+        parse("--model-dir", "m")
+    with pytest.raises(InputError, match="task proportions"):
+        parse("--model-dir", "m", "--train-cuts", "c", "--task-prune", "-1")
+
+
+def test_training_examples_mix_tasks_and_drop_context(train_cuts):
+    config = parse("--model-dir", "m", "--train-cuts", "c", "--p-no-context", "0.2")
+    make = TrainingExamples(config)
+    cuts = CutSet.from_file(train_cuts).to_eager()
+    audio = np.zeros(10, dtype=np.float32)
+    tasks = []
+    for epoch in range(60):
+        make.set_epoch(epoch)
+        for cut in cuts:
+            example = make(cut, audio)
+            tasks.append(example.task)
+            if example.task in (Task.PRUNE, Task.MULTITASK):
+                assert list(example.context) == cut.context
+                assert set(example.keywords) <= set(cut.supervisions[0].text.split())
+            if example.task is Task.TRANSCRIBE_CONTEXT:
+                assert list(example.context) == list(example.keywords)
+    share = {t: tasks.count(t) / len(tasks) for t in Task}
+    assert share[Task.TRANSCRIBE] == pytest.approx(0.2 + 0.8 * 0.1, abs=0.07)
+    assert share[Task.PRUNE] == pytest.approx(0.8 * 0.3, abs=0.07)
+    cut = cuts["talk1-0001"]
+    assert make(cut, audio).task == make(cut, audio).task  # deterministic per epoch
+
+
+def run_train(tiny_model_dir, cuts, exp, **popen):
+    cmd = [
+        sys.executable, "-m", "sap2.bin.train", "--model-dir", str(tiny_model_dir),
+        "--train-cuts", str(cuts), "--exp-dir", str(exp), "--max-steps", "6",
+        "--max-duration", "2.5", "--num-buckets", "2", "--save-steps", "2",
+        "--num-workers", "0", "--log-batches", "true", "--lora-dropout", "0",
+    ]  # fmt: skip
+    return subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **popen
+    )
+
+
+def test_killed_training_resumes_exactly(tiny_model_dir, train_cuts, tmp_path):
+    straight = run_train(tiny_model_dir, train_cuts, tmp_path / "a")
+    assert straight.wait() == 0, straight.stderr.read()
+    interrupted = run_train(tiny_model_dir, train_cuts, tmp_path / "b", start_new_session=True)
+    marker = tmp_path / "b" / "checkpoint-2" / "rank0_sampler_state.pt"
+    deadline = time.time() + 120
+    while not marker.exists() and interrupted.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(interrupted.pid, signal.SIGKILL)
+    interrupted.wait()
+    assert not (tmp_path / "b" / "final").exists()
+    resumed = run_train(tiny_model_dir, train_cuts, tmp_path / "b")
+    assert resumed.wait() == 0
+    log = resumed.stderr.read()
+    assert "resuming from" in log and "data position restored" in log
+
+    # Same batches at every step (the last logged wins after a resume) ...
+    def steps(exp: Path) -> dict[str, str]:
+        lines = (exp / "batches.txt").read_text().splitlines()
+        return dict(line.split(" ", 1) for line in lines)
+
+    assert steps(tmp_path / "b") == steps(tmp_path / "a")
+    assert len(steps(tmp_path / "a")) == 6
+    # ... and, with optimizer, scheduler and data restored, the same weights.
+    a = load_file(tmp_path / "a" / "final" / "adapter_model.safetensors")
+    b = load_file(tmp_path / "b" / "final" / "adapter_model.safetensors")
+    assert a.keys() == b.keys()
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-6
+    assert (tmp_path / "a" / "config.yaml").is_file() and (
+        tmp_path / "a" / "log" / "train.log"
+    ).is_file()
+    assert any((tmp_path / "a" / "runs").rglob("events.out.tfevents*"))  # TensorBoard
+    assert sorted(p.name for p in (tmp_path / "a").glob("checkpoint-*")) == [
+        "checkpoint-4",
+        "checkpoint-6",
+    ]
+
+
+def test_two_cpu_processes_with_gloo(tiny_model_dir, train_cuts, tmp_path):
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+        "-m", "sap2.bin.train", "--model-dir", str(tiny_model_dir), "--train-cuts", str(train_cuts),
+        "--exp-dir", str(tmp_path / "ddp"), "--max-steps", "2", "--max-duration", "2.5",
+        "--num-buckets", "2", "--save-steps", "2", "--num-workers", "0",
+    ]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    checkpoint = tmp_path / "ddp" / "checkpoint-2"
+    assert (checkpoint / "rank0_sampler_state.pt").is_file()
+    assert (checkpoint / "rank1_sampler_state.pt").is_file()
+    assert (tmp_path / "ddp" / "final" / "adapter_model.safetensors").is_file()
