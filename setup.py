@@ -43,6 +43,7 @@ setup(
             "sap2-prepare=sap2.bin.prepare:main",
             "sap2-swift-json=sap2.bin.swift_json:main",
             "sap2-train=sap2.bin.train:main",
+            "sap2-decode=sap2.bin.decode:main",
         ]
     },
 )

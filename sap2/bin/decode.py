@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Decode cuts with SAP²: two-stage (prune, then transcribe), multitask or baselines.
+
+Writes OUT_DIR/hyp.jsonl incrementally (a rerun skips utterances already there), then
+hyp.txt (Kaldi text), keywords.txt (the pruned keywords, ``uttid KW$KW``) and
+decode_stats.json (real-time factor, tokens per second). With --merge, concatenates the
+outputs of split jobs instead.
+
+Usage:
+  sap2-decode --model-dir /data/Qwen2-Audio-7B-Instruct --adapter exp/sap2/final \\
+      --cuts data/cuts/test.jsonl.gz --mode two_stage --context-field context \\
+      --out-dir exp/sap2/decode_two_stage/test
+  sap2-decode --merge exp/.../split4/1 exp/.../split4/2 --out-dir exp/.../test
+"""
+
+import argparse
+import logging
+from collections.abc import Sequence
+
+from sap2.cli import doc_parser, run_tool
+from sap2.errors import InputError
+
+logger = logging.getLogger("sap2-decode")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = doc_parser("sap2-decode", __doc__)
+    parser.add_argument("--model-dir", help="base model folder (or a merged SAP² folder)")
+    parser.add_argument("--adapter", help="LoRA adapter folder from sap2-train (EXP/final)")
+    parser.add_argument("--cuts", help="lhotse cuts manifest to decode")
+    parser.add_argument(
+        "--mode",
+        default="two_stage",
+        choices=("two_stage", "multitask", "full_context", "no_context"),
+    )
+    parser.add_argument(
+        "--context-field",
+        default="context",
+        help="cut field with the long context, e.g. biasing_list_100",
+    )
+    parser.add_argument("--num-beams", type=int, default=1, help="1: greedy search")
+    parser.add_argument("--max-new-tokens", type=int, default=200)
+    parser.add_argument("--max-duration", type=float, default=100.0, help="audio s per batch")
+    parser.add_argument("--sap-window-size", type=int, help="override the saved setting")
+    parser.add_argument("--sap-mode", choices=("speech", "mean", "none"), help="override")
+    parser.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--merge", nargs="+", metavar="JOB_DIR", help="merge job outputs")
+    parser.add_argument("--verbose", action="store_true")
+    return parser
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def decode(args: argparse.Namespace) -> int:
+    from sap2.decode.decoder import DecodeOptions, Decoder, decode_cuts, merge_outputs
+
+    if args.merge:
+        count = merge_outputs(args.merge, args.out_dir)
+        logger.info("merged %d utterances into %s", count, args.out_dir)
+        return 0
+    if not args.model_dir or not args.cuts:
+        raise InputError("--model-dir and --cuts are required (unless --merge)")
+    import torch
+    from lhotse import CutSet
+
+    from sap2.model.loading import load_sap2_model
+    from sap2.model.lora import load_adapter
+
+    options = DecodeOptions(args.mode, args.context_field, args.num_beams, args.max_new_tokens,
+                            args.max_duration)  # fmt: skip
+    try:
+        cuts = CutSet.from_file(args.cuts).to_eager()
+    except FileNotFoundError:
+        raise InputError(f"{args.cuts}: no such file") from None
+    overrides = {"sap_window_size": args.sap_window_size, "sap_mode": args.sap_mode}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    dtype = torch.bfloat16 if args.device.startswith("cuda") else torch.float32
+    if args.adapter:
+        model, processor = load_adapter(args.model_dir, args.adapter, dtype=dtype, **overrides)
+        model = model.merge_and_unload()
+    else:
+        model, processor = load_sap2_model(args.model_dir, dtype=dtype, **overrides)
+    model = model.to(args.device).eval()
+    decode_cuts(Decoder(model, processor, options), cuts, args.out_dir)
+    return 0
+
+
+def main(cmd: Sequence[str] | None = None) -> int:
+    """Entry point of ``sap2-decode`` and ``python -m sap2.bin.decode``."""
+    return run_tool("sap2-decode", get_parser(), decode, cmd)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

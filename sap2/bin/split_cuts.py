@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Split a cuts manifest into N shards for JOB=1:N jobs: OUT_DIR/cuts.JOB.jsonl.gz.
+
+Usage:
+  python -m sap2.bin.split_cuts --cuts data/cuts/test.jsonl.gz --num-jobs 4 \\
+      --out-dir exp/sap2/decode/test/split4
+"""
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from sap2.cli import doc_parser, run_tool
+from sap2.errors import InputError
+from sap2.fileio import atomic_output
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = doc_parser("sap2-split-cuts", __doc__)
+    parser.add_argument("--cuts", required=True)
+    parser.add_argument("--num-jobs", type=int, required=True)
+    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--verbose", action="store_true")
+    return parser
+
+
+def split(args: argparse.Namespace) -> int:
+    from lhotse import CutSet
+
+    if not Path(args.cuts).is_file():
+        raise InputError(f"{args.cuts}: no such file")
+    cuts = CutSet.from_file(args.cuts).to_eager()
+    if not 1 <= args.num_jobs <= len(cuts):
+        raise InputError(f"--num-jobs must be between 1 and {len(cuts)} (the number of cuts)")
+    for job, shard in enumerate(cuts.split(args.num_jobs), start=1):
+        with atomic_output(Path(args.out_dir) / f"cuts.{job}.jsonl.gz") as tmp:
+            shard.to_file(tmp)
+    return 0
+
+
+def main(cmd: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m sap2.bin.split_cuts``."""
+    return run_tool("sap2-split-cuts", get_parser(), split, cmd)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

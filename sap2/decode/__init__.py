@@ -1,0 +1,1 @@
+"""Decoding: two-stage SAP² (prune, then transcribe), multitask, and plain baselines."""

@@ -1,0 +1,116 @@
+"""sap2-decode in every mode, resuming, merging split jobs; utils/run.pl."""
+
+import json
+import subprocess
+
+import pytest
+from conftest import REPO
+from fake_corpora import make_slidespeech
+
+from sap2.bin.decode import main as decode
+from sap2.bin.prepare import main as prepare
+from sap2.bin.split_cuts import main as split_cuts
+
+
+@pytest.fixture(scope="module")
+def test_cuts(tmp_path_factory):
+    root = tmp_path_factory.mktemp("decode_data")
+    corpus = make_slidespeech(root)
+    assert prepare(["slidespeech", str(corpus), str(root / "data"), "--parts", "test"]) == 0
+    return root / "data" / "cuts" / "test.jsonl.gz"
+
+
+def run_decode(tiny_model_dir, cuts, out, *extra):
+    return decode(
+        [
+            "--model-dir",
+            str(tiny_model_dir),
+            "--cuts",
+            str(cuts),
+            "--out-dir",
+            str(out),
+            "--max-new-tokens",
+            "6",
+            *extra,
+        ]  # fmt: skip
+    )
+
+
+@pytest.mark.parametrize("mode", ["two_stage", "multitask", "full_context", "no_context"])
+def test_every_mode_writes_its_outputs(tiny_model_dir, test_cuts, tmp_path, mode):
+    assert run_decode(tiny_model_dir, test_cuts, tmp_path, "--mode", mode) == 0
+    records = [json.loads(line) for line in (tmp_path / "hyp.jsonl").read_text().splitlines()]
+    assert sorted(r["id"] for r in records) == [
+        "talk1-0001",
+        "talk1-0002",
+        "talk1-0003",
+        "talk2-0001",
+    ]
+    text = (tmp_path / "hyp.txt").read_text().splitlines()
+    assert [line.split(" ", 1)[0] for line in text] == sorted(r["id"] for r in records)
+    assert (tmp_path / "keywords.txt").is_file() == (mode in ("two_stage", "multitask"))
+    stats = json.loads((tmp_path / "decode_stats.json").read_text())
+    assert stats["utterances"] == 4 and stats["rtf"] > 0 and stats["tokens_per_second"] > 0
+
+
+def test_rerun_skips_decoded_utterances_and_ignores_a_torn_line(
+    tiny_model_dir, test_cuts, tmp_path, caplog
+):
+    caplog.set_level("INFO")
+    assert run_decode(tiny_model_dir, test_cuts, tmp_path, "--mode", "no_context") == 0
+    lines = (tmp_path / "hyp.jsonl").read_text().splitlines()
+    (tmp_path / "hyp.jsonl").write_text("\n".join(lines[:2]) + '\n{"id": "talk1-00')  # a kill
+    assert run_decode(tiny_model_dir, test_cuts, tmp_path, "--mode", "no_context") == 0
+    assert "2 utterances already decoded, 2 to go" in caplog.text
+    again = (tmp_path / "hyp.jsonl").read_text().splitlines()
+    assert sorted(again) == sorted(lines)
+
+
+def test_split_jobs_through_run_pl_and_merge(tiny_model_dir, test_cuts, tmp_path):
+    assert (
+        split_cuts(
+            ["--cuts", str(test_cuts), "--num-jobs", "2", "--out-dir", str(tmp_path / "split2")]
+        )
+        == 0
+    )
+    cmd = [
+        str(REPO / "utils" / "run.pl"), "JOB=1:2", str(tmp_path / "log" / "decode.JOB.log"),
+        "python", "-m", "sap2.bin.decode", "--model-dir", str(tiny_model_dir),
+        "--cuts", str(tmp_path / "split2" / "cuts.JOB.jsonl.gz"), "--mode", "no_context",
+        "--max-new-tokens", "4", "--out-dir", str(tmp_path / "split2" / "JOB"),
+    ]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr + (tmp_path / "log" / "decode.1.log").read_text()
+    log = (tmp_path / "log" / "decode.2.log").read_text()
+    assert log.startswith("# python -m sap2.bin.decode") and "# Ended (code 0)" in log
+    jobs = [str(tmp_path / "split2" / str(j)) for j in (1, 2)]
+    assert decode(["--merge", *jobs, "--out-dir", str(tmp_path / "merged")]) == 0
+    assert len((tmp_path / "merged" / "hyp.txt").read_text().splitlines()) == 4
+
+
+def test_run_pl_reports_failures(tmp_path):
+    cmd = [
+        str(REPO / "utils" / "run.pl"),
+        "JOB=1:3",
+        str(tmp_path / "x.JOB.log"),
+        "bash",
+        "-c",
+        "test JOB -ne 2",
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    assert out.returncode == 1 and f"1 / 3 failed, log is in {tmp_path}/x.2.log" in out.stderr
+    assert "# Ended (code 1)" in (tmp_path / "x.2.log").read_text()
+    no_job = [str(REPO / "utils" / "run.pl"), "JOB=1:2", str(tmp_path / "x.log"), "true"]
+    bad = subprocess.run(no_job, capture_output=True, text=True)
+    assert bad.returncode != 0 and "needs JOB in the log file name" in bad.stderr
+
+
+def test_decode_bad_inputs(tiny_model_dir, test_cuts, tmp_path, capsys):
+    assert (
+        run_decode(tiny_model_dir, test_cuts, tmp_path, "--context-field", "biasing_list_100") == 1
+    )
+    assert "has no custom field 'biasing_list_100'" in capsys.readouterr().err
+    assert run_decode(tiny_model_dir, tmp_path / "none.jsonl.gz", tmp_path) == 1
+    assert "none.jsonl.gz: no such file" in capsys.readouterr().err
+    assert decode(["--merge", str(tmp_path / "nojob"), "--out-dir", str(tmp_path / "m")]) == 1
+    assert "did decoding job" in capsys.readouterr().err
