@@ -244,3 +244,21 @@ def test_scoring_does_not_import_torch():
     code = "import sys, sap2.bin.score; assert 'torch' not in sys.modules, 'torch imported'"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_pruned_keywords_are_scored_against_biased_words(slidespeech_files, is21_files):
+    d = slidespeech_files
+    (d / "pruned").write_text("id1 hao$X\nid2\n")  # lower case: tokenised like the texts
+    out = run_score(
+        *("--protocol", "slidespeech", "--ref", d / "ref", "--hyp", d / "hyp"),
+        *("--keywords", d / "ocr", "--pruned-keywords", d / "pruned", "--json", d / "p.json"),
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == (
+        "Pruning: tp=1, fp=1, fn=3, tn=0, recall=25.00, precision=50.00"
+    )
+    assert json.loads((d / "p.json").read_text())["pruning"]["recall"] == 25.0
+    (is21_files / "pruned").write_text("u1 cat$dog\n")
+    out = run_is21(is21_files, "--lenient", "--pruned-keywords", is21_files / "pruned")
+    assert out.returncode == 0, out.stderr
+    assert "Pruning: tp=1, fp=1, fn=0" in out.stdout

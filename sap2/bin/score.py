@@ -36,7 +36,7 @@ from sap2.scoring.readers import (
     read_word_lists,
 )
 from sap2.scoring.report import format_summary, write_details, write_json
-from sap2.scoring.slidespeech import score_slidespeech
+from sap2.scoring.slidespeech import score_slidespeech, tokenize
 
 logger = logging.getLogger("sap2-score")
 
@@ -74,6 +74,11 @@ def get_parser() -> argparse.ArgumentParser:
         help="with --normalize whisper: a Whisper tokenizer's normalizer.json "
         "(British -> American spellings)",
     )
+    parser.add_argument(
+        "--pruned-keywords",
+        help="'uttid KW$KW...' keywords of stage 1 (sap2-decode keywords.txt), scored against "
+        "each utterance's biased words",
+    )
     parser.add_argument("--json", metavar="OUT", help="write a JSON summary here")
     parser.add_argument(
         "--details",
@@ -107,8 +112,19 @@ def score(args: argparse.Namespace) -> CorpusScore:
             refs = read_is21_ref(args.ref)
         else:
             refs = _join_biased_words(read_text(args.ref), args.biased_words)
-        hyps = read_text(args.hyp)
-        return score_is21(refs, hyps, args.hyp, args.lenient, normalize)
+        result = score_is21(refs, read_text(args.hyp), args.hyp, args.lenient, normalize)
+    else:
+        result = _score_slidespeech(args, normalize)
+    if args.pruned_keywords is not None:
+        pruned = read_word_lists(args.pruned_keywords, separator="$")
+        if args.protocol == "slidespeech":
+            result.add_pruning(pruned, lambda text: " ".join(tokenize(normalize(text))))
+        else:
+            result.add_pruning(pruned, normalize)
+    return result
+
+
+def _score_slidespeech(args: argparse.Namespace, normalize) -> CorpusScore:
     refs = read_text(args.ref)
     keywords = read_word_lists(args.keywords, separator="$")
     result = score_slidespeech(

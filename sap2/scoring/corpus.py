@@ -1,13 +1,13 @@
 """Protocol-independent scoring of a corpus: pair hypotheses with references, align, count."""
 
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sap2.errors import InputError
 from sap2.scoring.align import AlignmentRule, align
 from sap2.scoring.counts import BiasedErrorCounts, ErrorCounts
-from sap2.scoring.keywords import KeywordCounts
+from sap2.scoring.keywords import KeywordCounts, count_pruning
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ class CorpusScore:
     totals: BiasedErrorCounts = field(default_factory=BiasedErrorCounts)
     keywords: KeywordCounts | None = None
     sessions: dict[str, ErrorCounts] | None = None
+    pruning: KeywordCounts | None = None
 
     def add(self, utt: UtteranceScore) -> None:
         self.utterances.append(utt)
@@ -42,6 +43,14 @@ class CorpusScore:
             if self.keywords is None:
                 self.keywords = KeywordCounts()
             self.keywords += utt.keywords
+
+    def add_pruning(self, pruned: dict[str, list[str]], normalize: Callable[[str], str]) -> None:
+        """Score stage-1 keywords (``{uttid: words}``, normalised like the references)
+        against each utterance's biased words; utterances without a line predicted none."""
+        self.pruning = KeywordCounts()
+        for utt in self.utterances:
+            words = [w for k in pruned.get(utt.utt_id, []) for w in normalize(k).split()]
+            self.pruning += count_pruning(words, utt.biased)
 
     def add_sessions(self, utt2session: dict[str, str]) -> None:
         """Sum the WER counts of each session (utterances without a session are an error)."""

@@ -41,9 +41,9 @@ class KeywordCounts:
             "precision": self.precision,
         }
 
-    def format(self) -> str:
+    def format(self, name: str = "Keywords") -> str:
         return (
-            f"Keywords: tp={self.tp}, fp={self.fp}, fn={self.fn}, tn={self.tn}, "
+            f"{name}: tp={self.tp}, fp={self.fp}, fn={self.fn}, tn={self.tn}, "
             f"recall={self.recall:.2f}, precision={self.precision:.2f}"
         )
 
@@ -72,3 +72,13 @@ def count_keywords(
             counts.fp += max(0, c - t)
             counts.fn += max(0, t - c)
     return counts
+
+
+def count_pruning(predicted: Iterable[str], biased: Iterable[str]) -> KeywordCounts:
+    """How well stage 1 kept the biased words of an utterance: a predicted keyword that is
+    biased is a true positive, any other a false positive, a biased word not predicted a
+    false negative (sets of words; ``tn`` stays 0)."""
+    predicted, biased = set(predicted), set(biased)
+    return KeywordCounts(
+        tp=len(predicted & biased), fp=len(predicted - biased), fn=len(biased - predicted)
+    )

@@ -22,6 +22,8 @@ def format_summary(score: CorpusScore) -> str:
     lines = [score.totals.format()]
     if score.keywords is not None:
         lines.append(score.keywords.format())
+    if score.pruning is not None:
+        lines.append(score.pruning.format("Pruning"))
     return "\n".join(lines)
 
 
@@ -36,6 +38,8 @@ def summary_dict(score: CorpusScore) -> dict:
     }
     if score.keywords is not None:
         summary["keywords"] = score.keywords.to_dict()
+    if score.pruning is not None:
+        summary["pruning"] = score.pruning.to_dict()
     if score.sessions is not None:
         summary["sessions"] = {name: c.to_dict() for name, c in sorted(score.sessions.items())}
     return summary
