@@ -35,7 +35,10 @@ def run_recipe(recipe: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_librispeech_data_stages(tmp_path):
+TRAIN_ARGS = "--max-steps 2 --max-duration 3 --num-buckets 2 --save-steps 2 --num-workers 0"
+
+
+def test_librispeech_recipe(tmp_path, tiny_model_dir):
     recipe = recipe_copy(tmp_path, "librispeech")
     dl = tmp_path / "dl"
     make_librispeech(dl)
@@ -64,8 +67,28 @@ def test_librispeech_data_stages(tmp_path):
 
     again = run_recipe(recipe, *common, "--stage", "1", "--stop-stage", "1")
     assert again.returncode == 0 and "done, skipping" in again.stderr
-    train = run_recipe(recipe, *common, "--stage", "10")
-    assert train.returncode == 1 and "training is not implemented yet" in train.stderr
+
+    # Training, decoding in JOB=1:2 jobs, scoring and the results table, on a tiny model.
+    tiny = ["--model-dir", str(tiny_model_dir), "--ngpu", "0", "--nj", "2"]
+    rest = run_recipe(
+        recipe, *common, *tiny, "--num-distractors", "5 10", "--stage", "6",
+        "--train-args", TRAIN_ARGS, "--decode-modes", "two_stage no_context",
+    )  # fmt: skip
+    assert rest.returncode == 0, rest.stderr[-3000:]
+    exp = recipe / "exp" / "sap2_train"
+    assert (exp / "final" / "adapter_model.safetensors").is_file()
+    assert "--stage 10 --stop-stage 10" in (exp / "run.sh").read_text()
+    for tag in ("two_stage_N5", "two_stage_N10", "no_context"):
+        for part in ("test-clean", "test-other"):
+            out = exp / f"decode_{tag}" / part
+            assert len((out / "hyp.txt").read_text().splitlines()) == len(
+                cuts if part == "test-clean" else [1, 2]
+            )
+            assert json.loads((out / "scoring" / "wer.json").read_text())["protocol"] == "is21"
+            assert (out / "log" / "decode.2.log").is_file()
+    results = (recipe / "RESULTS.md").read_text()
+    assert "| sap2_train | two_stage_N10 | test-clean | 3 | 10 |" in results
+    assert (recipe / "RESULTS_bwer.png").stat().st_size > 1000
 
 
 def test_librispeech_missing_corpus(tmp_path):

@@ -5,9 +5,13 @@
 #   0  download LibriSpeech (lhotse) and the is21 word lists, unless present
 #   1  lhotse manifests, cuts and Kaldi text:  download/LibriSpeech -> data/{manifests,cuts,<part>}
 #   2  common words of the training transcripts: data/<train>/text -> data/lang/
-#   5  test biasing lists: data/<test>/text -> data/context/<test>.biasing_<N>.tsv (+ on the cuts)
-#  10  training          (not implemented yet: issue 5)
-#  20  decoding, scoring (not implemented yet: issue 5)
+#   5  biasing lists: data/<test>/text -> data/context/<test>.biasing_<N>.tsv (+ on the cuts);
+#      rare words of the training cuts (training lists are drawn on the fly)
+#   6  training cuts of all train parts: data/cuts/train.jsonl.gz
+#  10  training: sap2-train (torchrun with --ngpu > 1) -> exp/<tag>/final
+#  20  decoding: every mode x test set x N -> exp/<tag>/decode_<mode>[_N<N>]/<test>
+#  21  scoring (is21 protocol, pruning precision/recall) -> .../scoring/
+#  30  RESULTS.md and RESULTS_bwer.png from every scored decode
 set -euo pipefail
 
 stage=0
@@ -19,6 +23,14 @@ test_parts="test-clean test-other"
 num_distractors="100 500 1000 2000"
 seed=0                      # seed of the biasing lists
 skip_bad=false              # true: leave out utterances with missing or unreadable audio
+model_dir=download/Qwen2-Audio-7B-Instruct  # local base model folder
+train_config=conf/train.yaml
+train_args=                 # extra sap2-train options, e.g. "--max-steps 100"
+ngpu=1                      # GPUs for training (> 1: torchrun); 0: CPU
+exp_tag=                    # default: sap2_<train config name>
+decode_modes="two_stage full_context no_context"
+num_beams=1
+nj=1                        # decoding jobs (each on one GPU with ngpu > 0)
 
 help_message=$(cat <<EOF2
 Usage: $0 [options]
@@ -31,11 +43,17 @@ Usage: $0 [options]
   --num-distractors "..."  biasing list sizes (default "${num_distractors}")
   --seed N             seed of the biasing lists (default ${seed})
   --skip-bad true|false  leave out bad utterances instead of failing (default ${skip_bad})
+  --model-dir DIR      Qwen2-Audio-7B-Instruct folder (default ${model_dir})
+  --train-config FILE  (default ${train_config});  --train-args "..." more sap2-train options
+  --ngpu N             training GPUs, torchrun when > 1 (default ${ngpu})
+  --exp-tag TAG        (default sap2_<config name>)
+  --decode-modes "..." (default "${decode_modes}");  --num-beams N;  --nj N decoding jobs
 EOF2
 )
 
 . ./utils/log.sh
-log "$0 $*"
+invocation="$0 $*"
+log "${invocation}"
 . ./utils/parse_options.sh
 . ./path.sh
 . ./cmd.sh
@@ -67,29 +85,87 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     --out data/lang/common_words_5k.txt --rest-out data/lang/rare_words.txt
 fi
 
+[ -n "${exp_tag}" ] || exp_tag=sap2_$(basename "${train_config}" .yaml)
+exp_dir=exp/${exp_tag}
+if [ -f "${words_dir}/common_words_5k.txt" ] && [ -f "${words_dir}/all_rare_words.txt" ]; then
+  common=${words_dir}/common_words_5k.txt; pool=${words_dir}/all_rare_words.txt
+else
+  common=data/lang/common_words_5k.txt; pool=data/lang/rare_words.txt
+fi
+
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
-  if [ -f "${words_dir}/common_words_5k.txt" ] && [ -f "${words_dir}/all_rare_words.txt" ]; then
-    common=${words_dir}/common_words_5k.txt; pool=${words_dir}/all_rare_words.txt
-  else
-    log "no is21 word lists in ${words_dir}: using data/lang (stage 2) instead"
-    common=data/lang/common_words_5k.txt; pool=data/lang/rare_words.txt
-  fi
+  [ "${common}" = data/lang/common_words_5k.txt ] && log "no is21 word lists in ${words_dir}: using data/lang (stage 2)"
   log "Stage 5: biasing lists (N = ${num_distractors}): data/<test>/text -> data/context/"
   for part in ${test_parts}; do
     sap2-biasing-lists --ref "data/${part}/text" --common-words "${common}" --rare-words "${pool}" \
       --num-distractors ${num_distractors} --seed "${seed}" \
       --out "data/context/${part}.biasing_{N}.tsv" --cuts "data/cuts/${part}.jsonl.gz"
   done
+  log "Stage 5: rare words of the training cuts: data/<train>/text -> data/cuts/<train>.jsonl.gz"
+  for part in ${train_parts}; do
+    sap2-biasing-lists --ref "data/${part}/text" --common-words "${common}" --rare-words "${pool}" \
+      --num-distractors 0 --out "data/context/${part}.rare.tsv" --cuts "data/cuts/${part}.jsonl.gz"
+  done
+fi
+
+if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
+  log "Stage 6: training cuts: data/cuts/{${train_parts// /,}}.jsonl.gz -> data/cuts/train.jsonl.gz"
+  parts=""
+  for part in ${train_parts}; do parts="${parts} data/cuts/${part}.jsonl.gz"; done
+  python -m sap2.bin.combine_cuts --out data/cuts/train.jsonl.gz ${parts}
 fi
 
 if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
-  log "Stage 10: training is not implemented yet (sap2-train arrives with issue 5)"
-  exit 1
+  log "Stage 10: training: data/cuts/train.jsonl.gz -> ${exp_dir} (log: ${exp_dir}/log/train.log)"
+  launcher="sap2-train"
+  [ "${ngpu}" -gt 1 ] && launcher="torchrun --nproc-per-node ${ngpu} -m sap2.bin.train"
+  mkdir -p "${exp_dir}"
+  echo "cd $PWD && ${invocation} --stage 10 --stop-stage 10" > "${exp_dir}/run.sh"
+  ${cuda_cmd} --gpu "${ngpu}" "${exp_dir}/log/train.stdout.log" \
+    ${launcher} --config "${train_config}" --model-dir "${model_dir}" \
+      --train-cuts data/cuts/train.jsonl.gz --rare-word-pool "${pool}" --exp-dir "${exp_dir}" ${train_args}
 fi
 
 if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then
-  log "Stage 20: decoding and scoring are not implemented yet (sap2-decode arrives with issue 5)"
-  exit 1
+  log "Stage 20: decoding (${decode_modes}): data/cuts/<test> -> ${exp_dir}/decode_*/"
+  decode_gpu=0
+  [ "${ngpu}" -gt 0 ] && decode_gpu=1
+  for part in ${test_parts}; do
+    for mode in ${decode_modes}; do
+      sizes=${num_distractors}
+      [ "${mode}" = no_context ] && sizes=none
+      for n in ${sizes}; do
+        tag=decode_${mode}; [ "${n}" = none ] || tag=${tag}_N${n}
+        utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" --gpu "${decode_gpu}" \
+          "data/cuts/${part}.jsonl.gz" "${exp_dir}/${tag}/${part}" \
+          --model-dir "${model_dir}" --adapter "${exp_dir}/final" --mode "${mode}" \
+          --context-field "biasing_list_${n}" --num-beams "${num_beams}"
+      done
+    done
+  done
+fi
+
+if [ "${stage}" -le 21 ] && [ "${stop_stage}" -ge 21 ]; then
+  log "Stage 21: scoring (is21 protocol): ${exp_dir}/decode_*/<test>/hyp.txt -> scoring/"
+  first_n=${num_distractors%% *}
+  for dir in "${exp_dir}"/decode_*/*/; do
+    dir=${dir%/}
+    part=$(basename "${dir}")
+    n=$(basename "$(dirname "${dir}")" | sed -n 's/.*_N\([0-9]*\)$/\1/p')
+    [ -n "${n}" ] || n=${first_n}   # columns 1-3 are the same for every N
+    pruned=""
+    [ -f "${dir}/keywords.txt" ] && pruned="--pruned-keywords ${dir}/keywords.txt"
+    mkdir -p "${dir}/scoring"
+    sap2-score --protocol is21 --ref "data/context/${part}.biasing_${n}.tsv" --hyp "${dir}/hyp.txt" \
+      ${pruned} --json "${dir}/scoring/wer.json" --details "${dir}/scoring/details" \
+      > "${dir}/scoring/wer.txt"
+    log "${dir}: $(head -3 "${dir}/scoring/wer.txt" | cut -d, -f1 | tr '\n' ' ')"
+  done
+fi
+
+if [ "${stage}" -le 30 ] && [ "${stop_stage}" -ge 30 ]; then
+  log "Stage 30: exp/*/decode_*/*/scoring -> RESULTS.md, RESULTS_bwer.png"
+  utils/show_results.sh exp --out RESULTS.md --plot RESULTS_bwer.png
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"

@@ -5,8 +5,10 @@
 #   0  check the corpus layout (SlideSpeech cannot be downloaded by a script here)
 #   1  lhotse manifests and cuts with context: ${corpus_dir} -> data/{manifests,cuts,<split>}
 #   6  ms-swift JSON of the authors' format, for comparison: data/cuts -> data/swift/
-#  10  training          (not implemented yet: issue 5)
-#  20  decoding, scoring (not implemented yet: issue 5)
+#  10  training: sap2-train (torchrun with --ngpu > 1) -> exp/<tag>/final
+#  20  decoding: every mode x test split -> exp/<tag>/decode_<mode>_slides<K>/<split>
+#  21  scoring (SlideSpeech protocol, Whisper normaliser, keywords, sessions, pruning)
+#  30  RESULTS.md from every scored decode
 set -euo pipefail
 
 stage=0
@@ -18,6 +20,16 @@ common_words=               # optional word list never used as context keywords
 max_context_words=0         # cap on the context keywords of an utterance (0: none)
 swift_task=transcribe_context  # prompt of the ms-swift export: transcribe_context, prune, ...
 skip_bad=false              # true: leave out bad utterances instead of failing
+model_dir=download/Qwen2-Audio-7B-Instruct  # local base model folder
+train_config=conf/train.yaml
+train_args=                 # extra sap2-train options, e.g. "--max-steps 100"
+train_set=train
+test_sets="dev test"
+ngpu=1                      # GPUs for training (> 1: torchrun); 0: CPU
+exp_tag=                    # default: sap2_<train config name>
+decode_modes="two_stage full_context no_context"
+num_beams=1
+nj=1                        # decoding jobs
 
 help_message=$(cat <<EOF2
 Usage: $0 [options]
@@ -30,13 +42,20 @@ Usage: $0 [options]
   --max-context-words N  cap on context keywords (default ${max_context_words}: none)
   --swift-task TASK      prompt of the ms-swift JSON export (default ${swift_task})
   --skip-bad true|false  leave out bad utterances (default ${skip_bad})
+  --model-dir DIR        Qwen2-Audio-7B-Instruct folder (default ${model_dir})
+  --train-config FILE    (default ${train_config});  --train-args "..." more sap2-train options
+  --train-set S --test-sets "..."  (default ${train_set}; "${test_sets}")
+  --ngpu N               training GPUs, torchrun when > 1 (default ${ngpu})
+  --exp-tag TAG          (default sap2_<config name>)
+  --decode-modes "..."   (default "${decode_modes}");  --num-beams N;  --nj N decoding jobs
 Each split's files are read from \${corpus_dir}/<split>/{segments,text,keywords,slides};
 see sap2/data/slidespeech.py for their formats.
 EOF2
 )
 
 . ./utils/log.sh
-log "$0 $*"
+invocation="$0 $*"
+log "${invocation}"
 . ./utils/parse_options.sh
 . ./path.sh
 . ./cmd.sh
@@ -69,14 +88,55 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
   done
 fi
 
+[ -n "${exp_tag}" ] || exp_tag=sap2_$(basename "${train_config}" .yaml)
+exp_dir=exp/${exp_tag}
+
 if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
-  log "Stage 10: training is not implemented yet (sap2-train arrives with issue 5)"
-  exit 1
+  log "Stage 10: training: data/cuts/${train_set}.jsonl.gz -> ${exp_dir} (log: ${exp_dir}/log/train.log)"
+  launcher="sap2-train"
+  [ "${ngpu}" -gt 1 ] && launcher="torchrun --nproc-per-node ${ngpu} -m sap2.bin.train"
+  mkdir -p "${exp_dir}"
+  echo "cd $PWD && ${invocation} --stage 10 --stop-stage 10" > "${exp_dir}/run.sh"
+  ${cuda_cmd} --gpu "${ngpu}" "${exp_dir}/log/train.stdout.log" \
+    ${launcher} --config "${train_config}" --model-dir "${model_dir}" \
+      --train-cuts "data/cuts/${train_set}.jsonl.gz" --exp-dir "${exp_dir}" ${train_args}
 fi
 
 if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then
-  log "Stage 20: decoding and scoring are not implemented yet (sap2-decode arrives with issue 5)"
-  exit 1
+  log "Stage 20: decoding (${decode_modes}): data/cuts/<split> -> ${exp_dir}/decode_*/"
+  decode_gpu=0
+  [ "${ngpu}" -gt 0 ] && decode_gpu=1
+  for split in ${test_sets}; do
+    for mode in ${decode_modes}; do
+      tag=decode_${mode}_slides${num_slides}
+      [ "${mode}" = no_context ] && tag=decode_${mode}
+      utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" --gpu "${decode_gpu}" \
+        "data/cuts/${split}.jsonl.gz" "${exp_dir}/${tag}/${split}" \
+        --model-dir "${model_dir}" --adapter "${exp_dir}/final" --mode "${mode}" \
+        --context-field context --num-beams "${num_beams}"
+    done
+  done
+fi
+
+if [ "${stage}" -le 21 ] && [ "${stop_stage}" -ge 21 ]; then
+  log "Stage 21: scoring (SlideSpeech protocol, Whisper normaliser): ${exp_dir}/decode_*/ -> scoring/"
+  for dir in "${exp_dir}"/decode_*/*/; do
+    dir=${dir%/}
+    split=$(basename "${dir}")
+    pruned=""
+    [ -f "${dir}/keywords.txt" ] && pruned="--pruned-keywords ${dir}/keywords.txt"
+    mkdir -p "${dir}/scoring"
+    sap2-score --protocol slidespeech --normalize whisper --ref "data/${split}/text" \
+      --hyp "${dir}/hyp.txt" --keywords "data/${split}/keywords" \
+      --utt2session "data/${split}/utt2session" ${pruned} \
+      --json "${dir}/scoring/wer.json" --details "${dir}/scoring/details" > "${dir}/scoring/wer.txt"
+    log "${dir}: $(head -3 "${dir}/scoring/wer.txt" | cut -d, -f1 | tr '\n' ' ')"
+  done
+fi
+
+if [ "${stage}" -le 30 ] && [ "${stop_stage}" -ge 30 ]; then
+  log "Stage 30: exp/*/decode_*/*/scoring -> RESULTS.md"
+  utils/show_results.sh exp --out RESULTS.md --plot RESULTS_bwer.png
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"

@@ -47,6 +47,8 @@ def training_arguments(config: TrainConfig, max_steps: int):
     from transformers import TrainingArguments
 
     cuda = torch.cuda.is_available()
+    if config.deepspeed and not cuda:
+        logger.warning("no GPU: training without DeepSpeed (%s ignored)", config.deepspeed)
     bf16 = cuda if config.bf16 == "auto" else config.bf16 == "true"
     return TrainingArguments(
         output_dir=config.exp_dir,
@@ -63,7 +65,7 @@ def training_arguments(config: TrainConfig, max_steps: int):
         save_total_limit=config.save_total_limit,
         seed=config.seed,
         bf16=bf16,
-        deepspeed=config.deepspeed or None,
+        deepspeed=config.deepspeed if config.deepspeed and cuda else None,
         gradient_checkpointing=config.gradient_checkpointing,
         report_to=["tensorboard"],
         ignore_data_skip=True,  # the sampler state is restored instead (Sap2Trainer)

@@ -51,6 +51,10 @@ class DistractorPool:
         self.words = np.array(unique, dtype=object)
         self.index = {w: i for i, w in enumerate(unique)}
 
+    def available(self, exclude: Iterable[str] = ()) -> int:
+        """How many pool words are not in ``exclude``."""
+        return len(self.words) - sum(1 for w in set(exclude) if w in self.index)
+
     def draw(self, rng: np.random.Generator, count: int, exclude: Iterable[str] = ()) -> list[str]:
         """``count`` distinct pool words not in ``exclude``, in random order.
 
@@ -58,7 +62,7 @@ class DistractorPool:
           ValueError: the pool has fewer than ``count`` words outside ``exclude``.
         """
         excluded = np.array([self.index[w] for w in set(exclude) if w in self.index], dtype=int)
-        available = len(self.words) - len(excluded)
+        available = self.available(exclude)
         if count > available:
             raise ValueError(
                 f"cannot draw {count} distractors from a pool of {available} usable words"

@@ -43,4 +43,5 @@ class TrainingListSampler:
         if rng.random() < self.p_no_context:
             return None
         count = int(rng.integers(self.min_distractors, self.max_distractors + 1))
+        count = min(count, self.pool.available(rare))  # a small pool caps the list
         return biasing_list(rare, self.pool, count, rng)

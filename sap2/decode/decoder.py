@@ -84,7 +84,7 @@ class Decoder:
         pad = self.processor.tokenizer.pad_token_id
         self.generated_tokens += int((ids != pad).sum())
         texts = self.processor.tokenizer.batch_decode(ids, skip_special_tokens=True)
-        return [t.strip() for t in texts]
+        return [" ".join(t.split()) for t in texts]  # one line of Kaldi text each
 
     def decode(self, audios: list[np.ndarray], contexts: list[list[str]]) -> list[dict]:
         """Results (``hyp``, and ``keywords`` where the mode predicts them) of a batch."""
@@ -201,7 +201,8 @@ def write_outputs(results: dict[str, dict], out_dir: Path) -> None:
 
 
 def merge_outputs(parts: Sequence[str | Path], out_dir: str | Path) -> int:
-    """Concatenate the ``hyp.jsonl`` of job folders into ``out_dir`` (``JOB=1:N`` decoding)."""
+    """Concatenate the ``hyp.jsonl`` of job folders into ``out_dir`` (``JOB=1:N`` decoding)
+    and add up their ``decode_stats.json`` (the RTF is summed job time over audio)."""
     merged: dict[str, dict] = {}
     for part in parts:
         path = Path(part) / "hyp.jsonl"
@@ -209,6 +210,19 @@ def merge_outputs(parts: Sequence[str | Path], out_dir: str | Path) -> int:
             raise InputError(f"{path}: missing; did decoding job {part} finish?")
         merged.update(read_done(path))
     out_dir = Path(out_dir)
+    stats = [json.loads(p.read_text()) for p in (Path(d) / "decode_stats.json" for d in parts)
+             if p.is_file()]  # fmt: skip
+    if stats:
+        audio = sum(s["audio_seconds"] for s in stats)
+        seconds = sum(s["decode_seconds"] for s in stats)
+        total = {
+            "utterances": sum(s["utterances"] for s in stats),
+            "audio_seconds": audio,
+            "decode_seconds": seconds,
+            "rtf": seconds / audio if audio else None,
+            "jobs": len(stats),
+        }
+        atomic_write_text(out_dir / "decode_stats.json", json.dumps(total, indent=2) + "\n")
     atomic_write_text(
         out_dir / "hyp.jsonl",
         "".join(json.dumps(merged[k], ensure_ascii=False) + "\n" for k in sorted(merged)),

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Combine cuts manifests into one (e.g. the training parts of a corpus).
+
+Usage:
+  python -m sap2.bin.combine_cuts --out data/cuts/train.jsonl.gz \\
+      data/cuts/train-clean-100.jsonl.gz data/cuts/train-clean-360.jsonl.gz
+"""
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from sap2.cli import doc_parser, run_tool
+from sap2.errors import InputError
+from sap2.fileio import atomic_output
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = doc_parser("sap2-combine-cuts", __doc__)
+    parser.add_argument("inputs", nargs="+", help="cuts manifests")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--verbose", action="store_true")
+    return parser
+
+
+def combine(args: argparse.Namespace) -> int:
+    from lhotse import CutSet
+
+    missing = [p for p in args.inputs if not Path(p).is_file()]
+    if missing:
+        raise InputError(f"{missing[0]}: no such file")
+    with atomic_output(args.out) as tmp:
+        CutSet.from_files(args.inputs).to_file(tmp)
+    return 0
+
+
+def main(cmd: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m sap2.bin.combine_cuts``."""
+    return run_tool("sap2-combine-cuts", get_parser(), combine, cmd)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

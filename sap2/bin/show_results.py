@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Summarise every scored decode of a recipe into RESULTS.md and a B-WER plot.
+
+Reads ``EXP/<system>/decode_<tag>/<set>/scoring/wer.json`` (written by the recipes'
+scoring stage with ``sap2-score --json``) and ``decode_stats.json`` beside the
+hypotheses, and writes one table (system, decode, test set, context, WER, U-WER,
+B-WER, keyword recall of pruning, real-time factor) headed by the date, the Python,
+PyTorch and git versions and the command that regenerates it. Decode tags ending in
+``_N<size>`` (context list size) also give a PNG of B-WER against the size.
+
+Usage:
+  python -m sap2.bin.show_results exp --out RESULTS.md --plot RESULTS_bwer.png
+  utils/show_results.sh exp          # the same, from a recipe
+"""
+
+import argparse
+import json
+import platform
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from sap2.cli import doc_parser, run_tool
+from sap2.errors import InputError
+from sap2.fileio import atomic_output, atomic_write_text
+
+_SIZE = re.compile(r"_N(\d+)$")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = doc_parser("sap2-show-results", __doc__)
+    parser.add_argument("exp_dir", help="a recipe's exp/ folder")
+    parser.add_argument("--out", default="RESULTS.md", help="markdown file to write")
+    parser.add_argument("--plot", default="RESULTS_bwer.png", help="PNG of B-WER against N")
+    parser.add_argument("--verbose", action="store_true")
+    return parser
+
+
+def collect(exp_dir: Path) -> list[dict]:
+    """One row per scored decode, sorted by system, decode tag and test set."""
+    rows = []
+    for wer_json in sorted(exp_dir.glob("*/decode_*/*/scoring/wer.json")):
+        summary = json.loads(wer_json.read_text())
+        set_dir = wer_json.parent.parent
+        stats_path = set_dir / "decode_stats.json"
+        stats = json.loads(stats_path.read_text()) if stats_path.is_file() else {}
+        tag = set_dir.parent.name.removeprefix("decode_")
+        size = _SIZE.search(tag)
+        rows.append(
+            {
+                "system": set_dir.parent.parent.name,
+                "decode": tag,
+                "set": set_dir.name,
+                "context": int(size.group(1)) if size else None,
+                "utterances": summary["utterances"],
+                "wer": summary["wer"]["error_rate"],
+                "u_wer": summary["u_wer"]["error_rate"],
+                "b_wer": summary["b_wer"]["error_rate"],
+                "pruning_recall": summary.get("pruning", {}).get("recall"),
+                "rtf": stats.get("rtf"),
+            }
+        )
+    return rows
+
+
+def _cell(value, digits: int = 2) -> str:
+    return (
+        "-" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+    )
+
+
+def markdown(rows: list[dict], command: str) -> str:
+    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:
+        torch_version = "-"
+    lines = [
+        "# RESULTS",
+        "",
+        f"- date: {date.today().isoformat()}",
+        f"- python {platform.python_version()}, pytorch {torch_version}, "
+        f"git {git.stdout.strip() or '-'}",
+        "",
+        "Regenerate with:",
+        "",
+        f"    {command}",
+        "",
+        "| system | decode | set | utts | context | WER | U-WER | B-WER | pruning recall | RTF |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['system']} | {r['decode']} | {r['set']} | {r['utterances']} | "
+            f"{_cell(r['context'])} | {_cell(r['wer'])} | {_cell(r['u_wer'])} | "
+            f"{_cell(r['b_wer'])} | {_cell(r['pruning_recall'])} | {_cell(r['rtf'], 3)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[dict], path: Path) -> bool:
+    """B-WER against the context size, one line per system, decode mode and set."""
+    series: dict[str, list[tuple[int, float]]] = {}
+    for r in rows:
+        if r["context"] is not None and r["b_wer"] is not None:
+            label = f"{r['system']} {_SIZE.sub('', r['decode'])} {r['set']}"
+            series.setdefault(label, []).append((r["context"], r["b_wer"]))
+    if not series:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, points in sorted(series.items()):
+        points.sort()
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("context list size N (distractors)")
+    ax.set_ylabel("B-WER (%)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def show(args: argparse.Namespace) -> int:
+    exp_dir = Path(args.exp_dir)
+    rows = collect(exp_dir)
+    if not rows:
+        raise InputError(f"{exp_dir}: no */decode_*/*/scoring/wer.json; run the scoring stage")
+    command = " ".join(["python -m sap2.bin.show_results", *sys.argv[1:]])
+    atomic_write_text(args.out, markdown(rows, command))
+    print(markdown(rows, command).split("\n\n", 3)[-1], end="")
+    if plot(rows, Path(args.plot)):
+        print(f"plot: {args.plot}")
+    return 0
+
+
+def main(cmd: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m sap2.bin.show_results``."""
+    return run_tool("sap2-show-results", get_parser(), show, cmd)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Summarise a recipe's scored decodes: utils/show_results.sh exp [--out RESULTS.md]
+# Writes RESULTS.md (and RESULTS_bwer.png when decodes vary the context size N).
+set -euo pipefail
+if [ $# -lt 1 ]; then
+  echo "Usage: $0 EXP_DIR [--out RESULTS.md] [--plot RESULTS_bwer.png]   e.g. $0 exp" >&2
+  exit 2
+fi
+exec python -m sap2.bin.show_results "$@"
