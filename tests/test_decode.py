@@ -114,3 +114,31 @@ def test_decode_bad_inputs(tiny_model_dir, test_cuts, tmp_path, capsys):
     assert "none.jsonl.gz: no such file" in capsys.readouterr().err
     assert decode(["--merge", str(tmp_path / "nojob"), "--out-dir", str(tmp_path / "m")]) == 1
     assert "did decoding job" in capsys.readouterr().err
+
+
+def test_transcribe_own_audio(tiny_model_dir, tmp_path, capsys):
+    import numpy as np
+    import soundfile as sf
+
+    from sap2.bin.transcribe import main as transcribe
+
+    t = np.arange(44100) / 44100
+    sf.write(tmp_path / "stereo.wav", np.stack([np.sin(440 * t), np.sin(220 * t)], 1) * 0.1, 44100)
+    sf.write(tmp_path / "mono.flac", np.sin(300 * t[:22050]) * 0.1, 22050)
+    (tmp_path / "broken.wav").write_bytes(b"RIFF nonsense")
+    (tmp_path / "kw.txt").write_text("kaldi\nlattice tutorial\n")
+    files = [str(tmp_path / n) for n in ("stereo.wav", "broken.wav", "mono.flac")]
+    args = [
+        "--model",
+        str(tiny_model_dir),
+        "--keywords",
+        str(tmp_path / "kw.txt"),
+        "--max-new-tokens",
+        "4",
+    ]
+    assert transcribe([*args, *files]) == 1
+    out, err = capsys.readouterr()
+    assert [line.split("\t")[0] for line in out.splitlines()] == [files[0], files[2]]
+    assert f"{files[1]}: cannot read audio" in err and "Traceback" not in err
+    assert transcribe(["--model", str(tiny_model_dir), "--mode", "two_stage", files[0]]) == 1
+    assert "needs --keywords" in capsys.readouterr().err
