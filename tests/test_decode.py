@@ -1,6 +1,7 @@
 """sap2-decode in every mode, resuming, merging split jobs; utils/run.pl."""
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -142,3 +143,30 @@ def test_transcribe_own_audio(tiny_model_dir, tmp_path, capsys):
     assert f"{files[1]}: cannot read audio" in err and "Traceback" not in err
     assert transcribe(["--model", str(tiny_model_dir), "--mode", "two_stage", files[0]]) == 1
     assert "needs --keywords" in capsys.readouterr().err
+
+
+def test_slurm_pl_submits_an_array_job(tmp_path):
+    fake = tmp_path / "bin" / "sbatch"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/usr/bin/env bash\n"
+        "# a stand-in for sbatch: runs the array's tasks here and records its arguments\n"
+        'for a in "$@"; do case "$a" in --array=*) array=${a#--array=};; esac; script=$a; done\n'
+        'echo "$@" > "$(dirname "$script")/sbatch.args"; rc=0\n'
+        'for t in $(seq ${array%-*} ${array#*-}); do SLURM_ARRAY_TASK_ID=$t bash "$script" || rc=1; done\n'
+        "exit $rc\n"
+    )
+    fake.chmod(0o755)
+    conf = tmp_path / "slurm.conf"
+    conf.write_text("# site\ndefault --partition=gpu\n")
+    env = dict(os.environ, PATH=f"{fake.parent}:{os.environ['PATH']}")
+    cmd = [str(REPO / "utils" / "slurm.pl"), "--config", str(conf), "--gpu", "1", "--mem", "8G",
+           "JOB=1:3", str(tmp_path / "log" / "x.JOB.log"), "bash", "-c", "test JOB -ne 2"]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert (
+        out.returncode == 1 and "1 / 3 failed, log is in" in out.stderr and "x.2.log" in out.stderr
+    )
+    args = (tmp_path / "log" / "q" / "sbatch.args").read_text()
+    for expected in ("--wait", "--partition=gpu", "--gres=gpu:1", "--mem=8G", "--array=1-3"):
+        assert expected in args
+    assert "# Ended (code 0)" in (tmp_path / "log" / "x.3.log").read_text()
