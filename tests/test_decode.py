@@ -153,15 +153,19 @@ def test_slurm_pl_submits_an_array_job(tmp_path):
         "# a stand-in for sbatch: runs the array's tasks here and records its arguments\n"
         'for a in "$@"; do case "$a" in --array=*) array=${a#--array=};; esac; script=$a; done\n'
         'echo "$@" > "$(dirname "$script")/sbatch.args"; rc=0\n'
-        'for t in $(seq ${array%-*} ${array#*-}); do SLURM_ARRAY_TASK_ID=$t bash "$script" || rc=1; done\n'
+        "for t in $(seq ${array%-*} ${array#*-}); do\n"
+        '  SLURM_ARRAY_TASK_ID=$t bash "$script" || rc=1\n'
+        "done\n"
         "exit $rc\n"
     )
     fake.chmod(0o755)
     conf = tmp_path / "slurm.conf"
     conf.write_text("# site\ndefault --partition=gpu\n")
     env = dict(os.environ, PATH=f"{fake.parent}:{os.environ['PATH']}")
-    cmd = [str(REPO / "utils" / "slurm.pl"), "--config", str(conf), "--gpu", "1", "--mem", "8G",
-           "JOB=1:3", str(tmp_path / "log" / "x.JOB.log"), "bash", "-c", "test JOB -ne 2"]  # fmt: skip
+    cmd = [
+        *(str(REPO / "utils" / "slurm.pl"), "--config", str(conf), "--gpu", "1", "--mem", "8G"),
+        *("JOB=1:3", str(tmp_path / "log" / "x.JOB.log"), "bash", "-c", "test JOB -ne 2"),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert (
         out.returncode == 1 and "1 / 3 failed, log is in" in out.stderr and "x.2.log" in out.stderr
