@@ -54,3 +54,16 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     from sap2.model.tiny import build_tiny_qwen2_audio
 
     return build_tiny_qwen2_audio(tmp_path_factory.mktemp("tiny") / "qwen2_audio", TINY_TEXTS * 4)
+
+
+@pytest.fixture(scope="session")
+def slidespeech_test_cuts(tmp_path_factory) -> Path:
+    """The test split of the fake SlideSpeech corpus, prepared (built once per session)."""
+    from fake_corpora import make_slidespeech
+
+    from sap2.bin.prepare import main as prepare
+
+    root = tmp_path_factory.mktemp("slidespeech")
+    corpus = make_slidespeech(root)
+    assert prepare(["slidespeech", str(corpus), str(root / "data"), "--parts", "test"]) == 0
+    return root / "data" / "cuts" / "test.jsonl.gz"

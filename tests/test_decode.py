@@ -6,19 +6,14 @@ import subprocess
 
 import pytest
 from conftest import REPO
-from fake_corpora import make_slidespeech
 
 from sap2.bin.decode import main as decode
-from sap2.bin.prepare import main as prepare
 from sap2.bin.split_cuts import main as split_cuts
 
 
-@pytest.fixture(scope="module")
-def test_cuts(tmp_path_factory):
-    root = tmp_path_factory.mktemp("decode_data")
-    corpus = make_slidespeech(root)
-    assert prepare(["slidespeech", str(corpus), str(root / "data"), "--parts", "test"]) == 0
-    return root / "data" / "cuts" / "test.jsonl.gz"
+@pytest.fixture
+def test_cuts(slidespeech_test_cuts):
+    return slidespeech_test_cuts
 
 
 def run_decode(tiny_model_dir, cuts, out, *extra):

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_corpora import make_slidespeech
 from lhotse import CutSet
 from safetensors.torch import load_file
 
-from sap2.bin.prepare import main as prepare
 from sap2.bin.train import get_parser
 from sap2.errors import InputError
 from sap2.model.prompts import Task
@@ -21,12 +19,9 @@ from sap2.train.config import config_from_args
 from sap2.train.examples import TrainingExamples
 
 
-@pytest.fixture(scope="module")
-def train_cuts(tmp_path_factory):
-    root = tmp_path_factory.mktemp("train_data")
-    corpus = make_slidespeech(root)
-    assert prepare(["slidespeech", str(corpus), str(root / "data"), "--parts", "test"]) == 0
-    return root / "data" / "cuts" / "test.jsonl.gz"
+@pytest.fixture
+def train_cuts(slidespeech_test_cuts):
+    return slidespeech_test_cuts
 
 
 def parse(*args):

@@ -93,13 +93,10 @@ exp_dir=exp/${exp_tag}
 
 if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
   log "Stage 10: training: data/cuts/${train_set}.jsonl.gz -> ${exp_dir} (log: ${exp_dir}/log/train.log)"
-  launcher="sap2-train"
-  [ "${ngpu}" -gt 1 ] && launcher="torchrun --nproc-per-node ${ngpu} -m sap2.bin.train"
   mkdir -p "${exp_dir}"
   echo "cd $PWD && ${invocation} --stage 10 --stop-stage 10" > "${exp_dir}/run.sh"
-  ${cuda_cmd} --gpu "${ngpu}" "${exp_dir}/log/train.stdout.log" \
-    ${launcher} --config "${train_config}" --model-dir "${model_dir}" \
-      --train-cuts "data/cuts/${train_set}.jsonl.gz" --exp-dir "${exp_dir}" ${train_args}
+  utils/train.sh --ngpu "${ngpu}" --cmd "${cuda_cmd}" "${exp_dir}" --config "${train_config}" \
+    --model-dir "${model_dir}" --train-cuts "data/cuts/${train_set}.jsonl.gz" ${train_args}
 fi
 
 if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Run sap2-train through a job runner, with torchrun for several GPUs.
+#
+# Usage: utils/train.sh [--ngpu N] [--cmd CMD] EXP_DIR [sap2-train options...]
+#   --ngpu 0 or 1: one process (CPU or one GPU); N > 1: torchrun --nproc-per-node N.
+#   The runner's log is EXP_DIR/log/train.stdout.log; sap2-train's own log is
+#   EXP_DIR/log/train.log. A rerun resumes from the latest checkpoint.
+set -euo pipefail
+
+ngpu=1
+cmd=utils/run.pl
+help_message="Usage: $0 [--ngpu N] [--cmd CMD] EXP_DIR [sap2-train options...]"
+. utils/parse_options.sh
+
+if [ $# -lt 1 ]; then
+  echo "${help_message}" >&2
+  exit 2
+fi
+exp_dir=$1
+shift
+launcher="sap2-train"
+[ "${ngpu}" -gt 1 ] && launcher="torchrun --nproc-per-node ${ngpu} -m sap2.bin.train"
+mkdir -p "${exp_dir}/log"
+${cmd} --gpu "${ngpu}" "${exp_dir}/log/train.stdout.log" ${launcher} --exp-dir "${exp_dir}" "$@"
