@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 from conftest import REPO
@@ -71,14 +72,14 @@ def test_split_jobs_through_run_pl_and_merge(tiny_model_dir, test_cuts, tmp_path
     )
     cmd = [
         str(REPO / "utils" / "run.pl"), "JOB=1:2", str(tmp_path / "log" / "decode.JOB.log"),
-        "python", "-m", "sap2.bin.decode", "--model-dir", str(tiny_model_dir),
+        sys.executable, "-m", "sap2.bin.decode", "--model-dir", str(tiny_model_dir),
         "--cuts", str(tmp_path / "split2" / "cuts.JOB.jsonl.gz"), "--mode", "no_context",
         "--max-new-tokens", "4", "--out-dir", str(tmp_path / "split2" / "JOB"),
     ]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr + (tmp_path / "log" / "decode.1.log").read_text()
     log = (tmp_path / "log" / "decode.2.log").read_text()
-    assert log.startswith("# python -m sap2.bin.decode") and "# Ended (code 0)" in log
+    assert log.startswith(f"# {sys.executable} -m sap2.bin.decode") and "# Ended (code 0)" in log
     jobs = [str(tmp_path / "split2" / str(j)) for j in (1, 2)]
     assert decode(["--merge", *jobs, "--out-dir", str(tmp_path / "merged")]) == 0
     assert len((tmp_path / "merged" / "hyp.txt").read_text().splitlines()) == 4

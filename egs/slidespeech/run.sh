@@ -117,18 +117,7 @@ fi
 
 if [ "${stage}" -le 21 ] && [ "${stop_stage}" -ge 21 ]; then
   log "Stage 21: scoring (SlideSpeech protocol, Whisper normaliser): ${exp_dir}/decode_*/ -> scoring/"
-  for dir in "${exp_dir}"/decode_*/*/; do
-    dir=${dir%/}
-    split=$(basename "${dir}")
-    pruned=""
-    [ -f "${dir}/keywords.txt" ] && pruned="--pruned-keywords ${dir}/keywords.txt"
-    mkdir -p "${dir}/scoring"
-    sap2-score --protocol slidespeech --normalize whisper --ref "data/${split}/text" \
-      --hyp "${dir}/hyp.txt" --keywords "data/${split}/keywords" \
-      --utt2session "data/${split}/utt2session" ${pruned} \
-      --json "${dir}/scoring/wer.json" --details "${dir}/scoring/details" > "${dir}/scoring/wer.txt"
-    log "${dir}: $(head -3 "${dir}/scoring/wer.txt" | cut -d, -f1 | tr '\n' ' ')"
-  done
+  local/score.sh data "${exp_dir}"/decode_*/*/
 fi
 
 if [ "${stage}" -le 30 ] && [ "${stop_stage}" -ge 30 ]; then

@@ -6,7 +6,8 @@ effective configuration is written to EXP_DIR/config.yaml. Checkpoints go to
 EXP_DIR/checkpoint-<step> every --save-steps (the last --save-total-limit kept); a rerun
 resumes from the latest one, with the optimizer, scheduler and data position restored.
 TensorBoard logs are under EXP_DIR/runs/, the log under EXP_DIR/log/train.log, and the
-trained adapter (with config and processor) in EXP_DIR/final/.
+trained adapter (with config and processor) in EXP_DIR/final/; with --lora-rank 0 every
+weight trains and EXP_DIR/final/ is a whole model folder (small models from scratch).
 
 One process trains on one GPU or the CPU (float32). Several GPUs or nodes: launch with
 torchrun (DistributedDataParallel), optionally with --deepspeed conf/ds_zero2.json.
@@ -110,10 +111,13 @@ def train(args: argparse.Namespace) -> int:
         dtype=torch.bfloat16 if torch.cuda.is_available() and config.bf16 != "false" else None,
     )  # fmt: skip
     model.config.use_cache = False
-    model = apply_lora(
-        model, rank=config.lora_rank, alpha=config.lora_alpha, dropout=config.lora_dropout,
-        train_audio_encoder=config.train_audio_encoder,
-    )  # fmt: skip
+    if config.lora_rank > 0:
+        model = apply_lora(
+            model, rank=config.lora_rank, alpha=config.lora_alpha, dropout=config.lora_dropout,
+            train_audio_encoder=config.train_audio_encoder,
+        )  # fmt: skip
+    else:  # every weight trains: small models trained from scratch (the CPU mini recipe)
+        model.requires_grad_(True)
     max_steps = config.max_steps
     if max_steps <= 0:
         batches = count_batches(cuts, config.max_duration, config.num_buckets, world_size)
@@ -135,8 +139,12 @@ def train(args: argparse.Namespace) -> int:
         trainer.restore_sampler(last)
     trainer.train(resume_from_checkpoint=last)
     if trainer.is_world_process_zero():
-        save_adapter(model, processor, exp / "final")
-        logger.info("saved the trained adapter to %s", exp / "final")
+        if config.lora_rank > 0:
+            save_adapter(model, processor, exp / "final")
+        else:
+            model.save_pretrained(exp / "final")
+            processor.save_pretrained(exp / "final")
+        logger.info("saved the trained model to %s", exp / "final")
     return 0
 
 

@@ -9,16 +9,19 @@ layout of the published model. Nothing is downloaded.
 
 Usage::
 
-    python -m sap2.model.tiny --out exp/tiny_qwen2_audio --texts data/train/text
+    python -m sap2.model.tiny --out exp/tiny_qwen2_audio --texts data/train/text \\
+        --config conf/model.yaml
 """
 
 import argparse
+import inspect
 import json
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
+import yaml
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import (
     Qwen2AudioConfig,
@@ -27,6 +30,10 @@ from transformers import (
     Qwen2Tokenizer,
     WhisperFeatureExtractor,
 )
+
+from sap2.cli import doc_parser, run_tool
+from sap2.errors import InputError
+from sap2.scoring.readers import read_text
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +69,9 @@ def build_tiny_qwen2_audio(
     num_heads: int = 4,
     audio_dim: int = 32,
     audio_layers: int = 1,
+    num_mel_bins: int = 128,
+    window_seconds: int = 30,
+    hop_length: int = 160,
     seed: int = 0,
 ) -> Path:
     """Write a random Qwen2-Audio model, processor and tokenizer to ``out_dir``.
@@ -71,8 +81,9 @@ def build_tiny_qwen2_audio(
       texts: sentences to train the BPE tokenizer on.
       vocab_size: BPE vocabulary size before special tokens.
       hidden_size, num_layers, num_heads: the Qwen2 language model.
-      audio_dim, audio_layers: the Whisper-style audio encoder (always 128 mel bins and
-        a 30 s window, as the real one, so the real feature extractor applies).
+      audio_dim, audio_layers: the Whisper-style audio encoder.
+      num_mel_bins, window_seconds, hop_length: the log-mel features (Qwen2-Audio: 128
+        bins, 30 s, 10 ms hops); a shorter window and longer hops make a CPU model fast.
       seed: seed of the random weights.
     Returns:
       ``out_dir`` as a :class:`~pathlib.Path`.
@@ -80,7 +91,9 @@ def build_tiny_qwen2_audio(
     out_dir = Path(out_dir)
     tokenizer = train_tokenizer(texts, vocab_size)
     processor = Qwen2AudioProcessor(
-        feature_extractor=WhisperFeatureExtractor(feature_size=128),
+        feature_extractor=WhisperFeatureExtractor(
+            feature_size=num_mel_bins, hop_length=hop_length, chunk_length=window_seconds
+        ),
         tokenizer=tokenizer,
     )
     processor.chat_template = processor.default_chat_template
@@ -91,8 +104,9 @@ def build_tiny_qwen2_audio(
             "encoder_layers": audio_layers,
             "encoder_attention_heads": 2,
             "encoder_ffn_dim": 2 * audio_dim,
-            "num_mel_bins": 128,
-            "max_source_positions": 1500,
+            "num_mel_bins": num_mel_bins,
+            # the first convolution keeps the frame rate, the second halves it
+            "max_source_positions": window_seconds * 16000 // hop_length // 2,
         },
         text_config={
             "model_type": "qwen2",
@@ -121,25 +135,36 @@ def build_tiny_qwen2_audio(
     return out_dir
 
 
-def main(cmd: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+def get_parser() -> argparse.ArgumentParser:
+    parser = doc_parser("sap2-tiny-model", __doc__)
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--texts", required=True, help="Kaldi text file to train the BPE on")
-    parser.add_argument("--vocab-size", type=int, default=400)
-    parser.add_argument("--hidden-size", type=int, default=64)
-    parser.add_argument("--num-layers", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(cmd)
-    logging.basicConfig(level=logging.INFO)
-    lines = Path(args.texts).read_text(encoding="utf-8").splitlines()
-    texts = [line.split(maxsplit=1)[1] for line in lines if len(line.split(maxsplit=1)) == 2]
-    build_tiny_qwen2_audio(
-        args.out, texts, args.vocab_size, args.hidden_size, args.num_layers, seed=args.seed
+    parser.add_argument(
+        "--config", help="YAML of build_tiny_qwen2_audio options (e.g. conf/model.yaml)"
     )
+    parser.add_argument("--verbose", action="store_true")
+    return parser
+
+
+def build(args: argparse.Namespace) -> int:
+    options = {}
+    if args.config:
+        try:
+            options = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise InputError(f"{args.config}: cannot read the model config ({err})") from None
+    known = set(inspect.signature(build_tiny_qwen2_audio).parameters) - {"out_dir", "texts"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise InputError(f"{args.config}: unknown keys {', '.join(unknown)}")
+    texts = [text for text in read_text(args.texts).values() if text]
+    build_tiny_qwen2_audio(args.out, texts, **options)
     return 0
+
+
+def main(cmd: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m sap2.model.tiny``."""
+    return run_tool("sap2-tiny-model", get_parser(), build, cmd)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ class TrainConfig:
     sap_window_size: int = 2
     sap_num_heads: int = 4
     sap_mode: str = "speech"
-    # LoRA
+    # LoRA (rank 0: train every weight, for small models trained from scratch)
     lora_rank: int = 8
     lora_alpha: int = 32
     lora_dropout: float = 0.05

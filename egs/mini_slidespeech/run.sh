@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The whole SAP² pipeline on a laptop CPU, on a corpus synthesised with espeak-ng
+# (the mini_an4 / yesno of sap2). Same code as egs/slidespeech from stage 1 on.
+#
+#   0  synthesise the corpus (espeak-ng): download/mini_slidespeech/{train,dev,test}
+#   1  manifests and cuts with slide context: -> data/{manifests,cuts,<split>}
+#   2  a tiny Qwen2-Audio (BPE trained on data/train/text): -> exp/tiny_init
+#  10  train it from scratch (sap2-train, every weight) -> exp/<tag>/final
+#  20  decode the test set: no context; full context (window 1); SAP² two-stage with
+#      speech-driven pooling (window 2); the same with mean pooling
+#  21  score (SlideSpeech protocol) with ../slidespeech/local/score.sh
+#  30  RESULTS.md and the results table
+set -euo pipefail
+
+stage=0
+stop_stage=100
+corpus_dir=$PWD/download/mini_slidespeech
+seed=0
+train_talks=40
+test_talks=6
+model_config=conf/model.yaml
+train_config=conf/train.yaml
+train_args=                 # extra sap2-train options, e.g. "--max-steps 20"
+test_sets=test
+num_slides=3                # slides of OCR context around the current one
+exp_tag=
+nj=2
+
+help_message=$(cat <<EOF2
+Usage: $0 [options]
+  --stage N / --stop-stage N   (default ${stage} / ${stop_stage})
+  --corpus-dir DIR     synthesised corpus (default ${corpus_dir})
+  --seed N             corpus seed (default ${seed})
+  --train-talks N --test-talks N   corpus size (default ${train_talks}, ${test_talks})
+  --model-config FILE  (default ${model_config});  --train-config FILE (default ${train_config})
+  --train-args "..."   more sap2-train options
+  --num-slides N       slides of context (default ${num_slides});  --nj N decoding jobs
+EOF2
+)
+
+. ./utils/log.sh
+invocation="$0 $*"
+log "${invocation}"
+. ./utils/parse_options.sh
+. ./path.sh
+. ./cmd.sh
+
+[ -n "${exp_tag}" ] || exp_tag=sap2_$(basename "${train_config}" .yaml)
+exp_dir=exp/${exp_tag}
+
+if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
+  log "Stage 0: synthesise the corpus with espeak-ng -> ${corpus_dir}"
+  if ! command -v espeak-ng > /dev/null; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get > /dev/null; then
+      apt-get update -qq && apt-get install -y -qq espeak-ng > /dev/null
+    else
+      log "espeak-ng is needed: install it (apt-get install espeak-ng, or brew install espeak-ng)"
+      exit 1
+    fi
+  fi
+  if [ -f "${corpus_dir}/.done" ]; then
+    log "${corpus_dir} done, skipping"
+  else
+    python local/make_corpus.py --out "${corpus_dir}" --seed "${seed}" \
+      --train-talks "${train_talks}" --test-talks "${test_talks}"
+    touch "${corpus_dir}/.done"
+  fi
+fi
+
+if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
+  log "Stage 1: manifests and cuts: ${corpus_dir} -> data/"
+  sap2-prepare slidespeech "${corpus_dir}" data --parts train dev test --num-slides "${num_slides}" \
+    --max-seconds 6
+fi
+
+if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
+  log "Stage 2: tiny Qwen2-Audio (${model_config}) -> exp/tiny_init"
+  python -m sap2.model.tiny --out exp/tiny_init --texts data/train/text --config "${model_config}"
+fi
+
+if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
+  log "Stage 10: training from scratch: data/cuts/train.jsonl.gz -> ${exp_dir}"
+  mkdir -p "${exp_dir}"
+  echo "cd $PWD && ${invocation} --stage 10 --stop-stage 10" > "${exp_dir}/run.sh"
+  utils/train.sh --ngpu 0 --cmd "${train_cmd}" "${exp_dir}" --config "${train_config}" \
+    --model-dir exp/tiny_init --train-cuts data/cuts/train.jsonl.gz ${train_args}
+fi
+
+if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then
+  log "Stage 20: decoding the test set in four conditions -> ${exp_dir}/decode_*/"
+  for split in ${test_sets}; do
+    for condition in "no_context:no_context:speech:2" "full_context_w1:full_context:speech:1" \
+                     "two_stage_speech_w2:two_stage:speech:2" "two_stage_mean_w2:two_stage:mean:2"; do
+      IFS=: read -r tag mode pooling window <<< "${condition}"
+      utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" "data/cuts/${split}.jsonl.gz" \
+        "${exp_dir}/decode_${tag}/${split}" --model-dir "${exp_dir}/final" --mode "${mode}" \
+        --context-field context --sap-mode "${pooling}" --sap-window-size "${window}" \
+        --max-new-tokens 40 --max-duration 60
+    done
+  done
+fi
+
+if [ "${stage}" -le 21 ] && [ "${stop_stage}" -ge 21 ]; then
+  log "Stage 21: scoring (SlideSpeech protocol): ${exp_dir}/decode_*/ -> scoring/"
+  ../slidespeech/local/score.sh data "${exp_dir}"/decode_*/*/
+fi
+
+if [ "${stage}" -le 30 ] && [ "${stop_stage}" -ge 30 ]; then
+  log "Stage 30: exp/*/decode_*/*/scoring -> RESULTS.md"
+  utils/show_results.sh exp --out RESULTS.md --plot RESULTS_bwer.png
+fi
+
+log "Successfully finished. [elapsed=${SECONDS}s]"
