@@ -101,7 +101,7 @@ def ocr_line(rng: random.Random, words: list[str]) -> str:
 
 
 def make_talk(rng: random.Random, talk_id: str, terms: list[str], slides: int, per_slide: int):
-    """Slides (title, OCR text, terms) and utterances (text, terms used) of one talk."""
+    """Slides (title, OCR text, terms) and their utterances of one talk."""
     result = []
     for index in range(slides):
         slide_terms = rng.sample(terms, 3)
@@ -115,12 +115,10 @@ def make_talk(rng: random.Random, talk_id: str, terms: list[str], slides: int, p
         utterances = []
         for _ in range(per_slide):
             if rng.random() < 0.25:
-                utterances.append((rng.choice(TEMPLATES_PLAIN), []))
+                utterances.append(rng.choice(TEMPLATES_PLAIN))
                 continue
-            template = rng.choice(TEMPLATES_WITH_TERM)
             t, u = rng.sample(slide_terms, 2)
-            used = [t, u] if "{u}" in template else [t]
-            utterances.append((template.format(t=t, u=u), used))
+            utterances.append(rng.choice(TEMPLATES_WITH_TERM).format(t=t, u=u))
         result.append({"title": title, "ocr": ocr, "terms": slide_terms, "utterances": utterances})
     return result
 
@@ -153,7 +151,7 @@ def write_split(out: Path, split: str, talks: dict, rng: random.Random, pool: Po
     for talk_id, talk in talks.items():
         jobs, meta = [], []
         for slide in talk:
-            for sentence, used in slide["utterances"]:
+            for sentence in slide["utterances"]:
                 jobs.append(
                     (sentence, rng.choice(VOICES), rng.randint(140, 175), rng.randint(30, 70))
                 )
