@@ -1,6 +1,7 @@
 """Shared fixtures: paths to the repository and the optional is21 benchmark files."""
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,28 @@ def slidespeech_test_cuts(tmp_path_factory) -> Path:
     corpus = make_slidespeech(root)
     assert prepare(["slidespeech", str(corpus), str(root / "data"), "--parts", "test"]) == 0
     return root / "data" / "cuts" / "test.jsonl.gz"
+
+
+def recipe_copy(tmp_path: Path, name: str) -> Path:
+    """A checkout-like tree in tmp_path whose recipe links to the repository's files, so
+    that run.sh writes data/ under tmp_path."""
+    root = tmp_path / "root"
+    (root / "egs" / name).mkdir(parents=True)
+    for shared in ("path.sh", "utils"):
+        (root / shared).symlink_to(REPO / shared)
+    if name != "slidespeech":  # other recipes use its scoring hook
+        (root / "egs" / "slidespeech").symlink_to(REPO / "egs" / "slidespeech")
+    recipe = root / "egs" / name
+    for item in (REPO / "egs" / name).iterdir():
+        if item.name not in ("data", "exp", "download"):
+            (recipe / item.name).symlink_to(
+                item.resolve() if item.name != "utils" else "../../utils"
+            )
+    return recipe
+
+
+def run_recipe(recipe: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    return subprocess.run(
+        ["bash", "run.sh", *args], cwd=recipe, env=env, capture_output=True, text=True
+    )

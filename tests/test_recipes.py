@@ -1,39 +1,11 @@
 """The data stages of egs/librispeech and egs/slidespeech, end to end on fake corpora."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import recipe_copy, run_recipe
 from fake_corpora import make_is21_words, make_librispeech, make_slidespeech
 from lhotse import CutSet
-
-
-def recipe_copy(tmp_path: Path, name: str) -> Path:
-    """A checkout-like tree in tmp_path whose recipe links to the repository's files, so
-    that run.sh writes data/ under tmp_path."""
-    root = tmp_path / "root"
-    (root / "egs" / name).mkdir(parents=True)
-    for shared in ("path.sh", "utils"):
-        (root / shared).symlink_to(REPO / shared)
-    recipe = root / "egs" / name
-    for item in (REPO / "egs" / name).iterdir():
-        if item.name not in ("data", "exp", "download"):
-            (recipe / item.name).symlink_to(
-                item.resolve() if item.name != "utils" else "../../utils"
-            )
-    return recipe
-
-
-def run_recipe(recipe: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    return subprocess.run(
-        ["bash", "run.sh", *args], cwd=recipe, env=env, capture_output=True, text=True
-    )
-
 
 TRAIN_ARGS = "--max-steps 2 --max-duration 3 --num-buckets 2 --save-steps 2 --num-workers 0"
 

@@ -1,0 +1,44 @@
+"""egs/mini_slidespeech end to end with a much smaller corpus and a few training steps."""
+
+import shutil
+
+import pytest
+from conftest import recipe_copy, run_recipe
+from lhotse import CutSet
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None,
+    reason="espeak-ng is not installed (apt-get install espeak-ng)",
+)
+
+
+def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
+    recipe = recipe_copy(tmp_path, "mini_slidespeech")
+    out = run_recipe(
+        recipe, "--corpus-dir", str(tmp_path / "corpus"), "--train-talks", "2", "--test-talks", "1",
+        "--train-args", "--max-steps 3 --num-workers 0", "--nj", "1",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    corpus = tmp_path / "corpus"
+    for split in ("train", "dev", "test"):
+        assert len(list((corpus / split / "wav" / "lecture").glob("*.wav"))) >= 1
+        segments = (corpus / split / "segments").read_text().splitlines()
+        assert len(segments) == len((corpus / split / "text").read_text().splitlines())
+    # Test terms never occur in the training text.
+    train_words = set((corpus / "train" / "text").read_text().lower().split())
+    test_terms = {k.lower() for line in (corpus / "test" / "keywords").read_text().splitlines()
+                  for k in line.split(maxsplit=1)[1].split("$")}  # fmt: skip
+    assert test_terms and not test_terms & train_words
+    cuts = CutSet.from_file(recipe / "data" / "cuts" / "test.jsonl.gz")
+    assert all(c.has_custom("context") and c.duration <= 6 for c in cuts)
+    exp = recipe / "exp" / "sap2_train"
+    assert (exp / "final" / "model.safetensors").is_file()
+    tags = ["no_context", "full_context_w1", "two_stage_speech_w2", "two_stage_mean_w2"]
+    for tag in tags:
+        scoring = exp / f"decode_{tag}" / "test" / "scoring"
+        assert (scoring / "wer.txt").read_text().startswith("WER: error_rate=")
+    results = (recipe / "RESULTS.md").read_text()
+    assert all(f"| {tag} | test |" in results for tag in tags)
+    # A rerun of the corpus stage skips the synthesis.
+    again = run_recipe(recipe, "--corpus-dir", str(corpus), "--stop-stage", "0")
+    assert again.returncode == 0 and "done, skipping" in again.stderr
