@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from sap2.cli import str2bool
 from sap2.errors import InputError
 
 
@@ -82,12 +83,6 @@ def _field_type(f: dataclasses.Field) -> type:
     return hint if not isinstance(hint, types.UnionType) else str
 
 
-def str2bool_arg(value: str) -> bool:
-    from sap2.cli import str2bool
-
-    return str2bool(value)
-
-
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """``--config FILE`` plus ``--<field> value`` for every :class:`TrainConfig` field."""
     parser.add_argument("--config", help="YAML file of defaults (e.g. conf/train.yaml)")
@@ -96,7 +91,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         kind = _field_type(f)
         parser.add_argument(
             f"--{f.name.replace('_', '-')}",
-            type=str2bool_arg if kind is bool else kind,
+            type=str2bool if kind is bool else kind,
             default=None,
             help=f"(default {f.default!r})",
         )
