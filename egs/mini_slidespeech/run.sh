@@ -25,6 +25,7 @@ test_sets=test
 num_slides=3                # slides of OCR context around the current one
 exp_tag=
 nj=2
+train_threads=2             # torch threads of training (path.sh sets 1 for parallel jobs)
 
 help_message=$(cat <<EOF2
 Usage: $0 [options]
@@ -82,7 +83,8 @@ if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
   log "Stage 10: training from scratch: data/cuts/train.jsonl.gz -> ${exp_dir}"
   mkdir -p "${exp_dir}"
   echo "cd $PWD && ${invocation} --stage 10 --stop-stage 10" > "${exp_dir}/run.sh"
-  utils/train.sh --ngpu 0 --cmd "${train_cmd}" "${exp_dir}" --config "${train_config}" \
+  OMP_NUM_THREADS=${train_threads} utils/train.sh --ngpu 0 --cmd "${train_cmd}" "${exp_dir}" \
+    --config "${train_config}" \
     --model-dir exp/tiny_init --train-cuts data/cuts/train.jsonl.gz ${train_args}
 fi
 
