@@ -3,7 +3,8 @@
 The real recipes load ``Qwen2-Audio-7B-Instruct`` from a local folder. Tests, benchmarks
 and the CPU mini recipe use the same loading code on a folder written here: a byte-level
 BPE tokenizer trained on the given texts (with Qwen2-Audio's special tokens), Whisper
-log-mel feature extraction (128 bins, 30 s window), the Qwen2-Audio chat template, and a
+log-mel feature extraction (by default 128 bins and a 30 s window as in Qwen2-Audio;
+smaller for a fast CPU model), the Qwen2-Audio chat template, and a
 randomly initialised ``Qwen2AudioForConditionalGeneration`` saved in the checkpoint
 layout of the published model. Nothing is downloaded.
 
