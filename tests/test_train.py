@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO
 from lhotse import CutSet
 from safetensors.torch import load_file
 
@@ -117,15 +118,19 @@ def test_killed_training_resumes_exactly(tiny_model_dir, train_cuts, tmp_path):
 
 
 def test_two_cpu_processes_with_gloo(tiny_model_dir, train_cuts, tmp_path):
+    # utils/train.sh picks torchrun for --ngpu 2; on CPUs the processes talk through gloo.
+    exp = tmp_path / "ddp"
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-        "-m", "sap2.bin.train", "--model-dir", str(tiny_model_dir), "--train-cuts", str(train_cuts),
-        "--exp-dir", str(tmp_path / "ddp"), "--max-steps", "2", "--max-duration", "2.5",
-        "--num-buckets", "2", "--save-steps", "2", "--num-workers", "0",
+        "bash", "utils/train.sh", "--ngpu", "2", "--master-port", "29533", str(exp),
+        "--model-dir", str(tiny_model_dir), "--train-cuts", str(train_cuts), "--max-steps", "2",
+        "--max-duration", "2.5", "--num-buckets", "2", "--save-steps", "2", "--num-workers", "0",
     ]  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    checkpoint = tmp_path / "ddp" / "checkpoint-2"
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
+    log = (exp / "log" / "train.stdout.log").read_text()
+    assert out.returncode == 0, out.stderr + log[-3000:]
+    assert log.startswith("# torchrun --nnodes 1 --node-rank 0")
+    checkpoint = exp / "checkpoint-2"
     assert (checkpoint / "rank0_sampler_state.pt").is_file()
     assert (checkpoint / "rank1_sampler_state.pt").is_file()
-    assert (tmp_path / "ddp" / "final" / "adapter_model.safetensors").is_file()
+    assert (exp / "final" / "adapter_model.safetensors").is_file()

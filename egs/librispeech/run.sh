@@ -27,6 +27,9 @@ model_dir=download/Qwen2-Audio-7B-Instruct  # local base model folder
 train_config=conf/train.yaml
 train_args=                 # extra sap2-train options, e.g. "--max-steps 100"
 ngpu=1                      # GPUs for training (> 1: torchrun); 0: CPU
+nnodes=1                    # training nodes; on each: --node-rank R --master-addr HOST
+node_rank=0
+master_addr=localhost
 exp_tag=                    # default: sap2_<train config name>
 decode_modes="two_stage full_context no_context"
 num_beams=1
@@ -46,6 +49,7 @@ Usage: $0 [options]
   --model-dir DIR      Qwen2-Audio-7B-Instruct folder (default ${model_dir})
   --train-config FILE  (default ${train_config});  --train-args "..." more sap2-train options
   --ngpu N             training GPUs, torchrun when > 1 (default ${ngpu})
+  --nnodes N --node-rank R --master-addr HOST   multi-node training (run on every node)
   --exp-tag TAG        (default sap2_<config name>)
   --decode-modes "..." (default "${decode_modes}");  --num-beams N;  --nj N decoding jobs
 EOF2
@@ -119,7 +123,8 @@ if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
   log "Stage 10: training: data/cuts/train.jsonl.gz -> ${exp_dir} (log: ${exp_dir}/log/train.log)"
   mkdir -p "${exp_dir}"
   echo "cd $PWD && ${invocation} --stage 10 --stop-stage 10" > "${exp_dir}/run.sh"
-  utils/train.sh --ngpu "${ngpu}" --cmd "${cuda_cmd}" "${exp_dir}" --config "${train_config}" \
+  utils/train.sh --ngpu "${ngpu}" --nnodes "${nnodes}" --node-rank "${node_rank}" \
+    --master-addr "${master_addr}" --cmd "${cuda_cmd}" "${exp_dir}" --config "${train_config}" \
     --model-dir "${model_dir}" --train-cuts data/cuts/train.jsonl.gz --rare-word-pool "${pool}" ${train_args}
 fi
 

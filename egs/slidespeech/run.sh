@@ -26,6 +26,9 @@ train_args=                 # extra sap2-train options, e.g. "--max-steps 100"
 train_set=train
 test_sets="dev test"
 ngpu=1                      # GPUs for training (> 1: torchrun); 0: CPU
+nnodes=1                    # training nodes; on each: --node-rank R --master-addr HOST
+node_rank=0
+master_addr=localhost
 exp_tag=                    # default: sap2_<train config name>
 decode_modes="two_stage full_context no_context"
 num_beams=1
@@ -46,6 +49,7 @@ Usage: $0 [options]
   --train-config FILE    (default ${train_config});  --train-args "..." more sap2-train options
   --train-set S --test-sets "..."  (default ${train_set}; "${test_sets}")
   --ngpu N               training GPUs, torchrun when > 1 (default ${ngpu})
+  --nnodes N --node-rank R --master-addr HOST   multi-node training (run on every node)
   --exp-tag TAG          (default sap2_<config name>)
   --decode-modes "..."   (default "${decode_modes}");  --num-beams N;  --nj N decoding jobs
 Each split's files are read from \${corpus_dir}/<split>/{segments,text,keywords,slides};
@@ -95,7 +99,8 @@ if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
   log "Stage 10: training: data/cuts/${train_set}.jsonl.gz -> ${exp_dir} (log: ${exp_dir}/log/train.log)"
   mkdir -p "${exp_dir}"
   echo "cd $PWD && ${invocation} --stage 10 --stop-stage 10" > "${exp_dir}/run.sh"
-  utils/train.sh --ngpu "${ngpu}" --cmd "${cuda_cmd}" "${exp_dir}" --config "${train_config}" \
+  utils/train.sh --ngpu "${ngpu}" --nnodes "${nnodes}" --node-rank "${node_rank}" \
+    --master-addr "${master_addr}" --cmd "${cuda_cmd}" "${exp_dir}" --config "${train_config}" \
     --model-dir "${model_dir}" --train-cuts "data/cuts/${train_set}.jsonl.gz" ${train_args}
 fi
 
