@@ -43,17 +43,11 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-duration", type=float, default=100.0, help="audio s per batch")
     parser.add_argument("--sap-window-size", type=int, help="override the saved setting")
     parser.add_argument("--sap-mode", choices=("speech", "mean", "none"), help="override")
-    parser.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     parser.add_argument("--out-dir", required=True)
     parser.add_argument("--merge", nargs="+", metavar="JOB_DIR", help="merge job outputs")
     parser.add_argument("--verbose", action="store_true")
     return parser
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def decode(args: argparse.Namespace) -> int:
@@ -79,13 +73,14 @@ def decode(args: argparse.Namespace) -> int:
         raise InputError(f"{args.cuts}: no such file") from None
     overrides = {"sap_window_size": args.sap_window_size, "sap_mode": args.sap_mode}
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    dtype = torch.bfloat16 if args.device.startswith("cuda") else torch.float32
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     if args.adapter:
         model, processor = load_adapter(args.model_dir, args.adapter, dtype=dtype, **overrides)
         model = model.merge_and_unload()
     else:
         model, processor = load_sap2_model(args.model_dir, dtype=dtype, **overrides)
-    model = model.to(args.device).eval()
+    model = model.to(device).eval()
     decode_cuts(Decoder(model, processor, options), cuts, args.out_dir)
     return 0
 

@@ -19,7 +19,7 @@ from transformers import ProcessorMixin
 
 from sap2.errors import InputError
 from sap2.model.processor import SAMPLING_RATE, Example, encode_batch
-from sap2.model.prompts import PromptTexts, Task
+from sap2.model.prompts import PromptTexts, Task, heard_keywords
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +52,7 @@ def fixed_task_example(task: Task | str, context_field: str | None = None) -> Cu
             if not cut.has_custom(context_field):
                 raise InputError(f"cut '{cut.id}' has no custom field '{context_field}'")
             context = list(cut.custom[context_field])
-        words = set(transcript.split())
-        keywords = [w for w in context if w in words]
-        return Example(audio, task, context, transcript, keywords)
+        return Example(audio, task, context, transcript, heard_keywords(context, transcript))
 
     return to_example
 

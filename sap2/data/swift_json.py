@@ -15,7 +15,6 @@ to one.
 
 import json
 import re
-from collections.abc import Iterable
 from pathlib import Path
 
 from lhotse import CutSet, MonoCut, Recording, SupervisionSegment
@@ -24,7 +23,14 @@ from sap2.data.manifests import BadItems
 from sap2.errors import InputError
 from sap2.fileio import atomic_write_text
 from sap2.model.configuration_sap2 import CONTEXT_END_TOKEN, CONTEXT_START_TOKEN
-from sap2.model.prompts import PromptTexts, Task, parse_keywords, parse_multitask, target_text
+from sap2.model.prompts import (
+    PromptTexts,
+    Task,
+    heard_keywords,
+    parse_keywords,
+    parse_multitask,
+    target_text,
+)
 
 Pathlike = str | Path
 
@@ -37,12 +43,6 @@ DEFAULT_CONTEXT_FIELD = {
     Task.PRUNE: "context",
     Task.MULTITASK: "context",
 }
-
-
-def heard_keywords(context: Iterable[str], transcript: str) -> list[str]:
-    """The context words that occur in the transcript (case-insensitive), in context order."""
-    words = set(transcript.lower().split())
-    return [w for w in dict.fromkeys(context) if w.lower() in words]
 
 
 def export_swift_json(

@@ -12,7 +12,7 @@ Each task pairs a user prompt (after the audio) with an assistant target:
 The span is ``<|startofcontext|>k1 k2 ...<|endofcontext|>``.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -66,6 +66,13 @@ def target_text(task: Task, transcript: str = "", keywords: Sequence[str] = ()) 
     if task is Task.MULTITASK:
         return f"Keywords: {keyword_text} Transcription: {transcript}"
     return transcript
+
+
+def heard_keywords(context: Iterable[str], transcript: str) -> list[str]:
+    """The context words that occur in the transcript (case-insensitive, each once, in
+    context order): the target of pruning and the keywords of stage 2."""
+    words = set(transcript.lower().split())
+    return [w for w in dict.fromkeys(context) if w.lower() in words]
 
 
 def parse_keywords(text: str) -> list[str]:

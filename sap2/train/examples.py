@@ -19,7 +19,7 @@ from lhotse.cut import Cut
 from sap2.context.biasing import DistractorPool, read_word_list, utterance_rng
 from sap2.context.sampler import TrainingListSampler
 from sap2.model.processor import Example
-from sap2.model.prompts import Task
+from sap2.model.prompts import Task, heard_keywords
 from sap2.train.config import TrainConfig
 
 
@@ -59,8 +59,7 @@ class TrainingExamples:
         if not context or rng.random() < self.p_no_context:
             return Example(audio, Task.TRANSCRIBE, (), transcript)
         task = self.tasks[int(rng.choice(len(self.tasks), p=self.weights))]
-        words = set(transcript.split())
-        keywords = [w for w in dict.fromkeys(context) if w in words]
+        keywords = heard_keywords(context, transcript)
         if task is Task.TRANSCRIBE:
             return Example(audio, task, (), transcript)
         if task is Task.TRANSCRIBE_CONTEXT:
