@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig, ProcessorMixin
 
+from sap2.errors import InputError
 from sap2.model.configuration_sap2 import Sap2Config
 from sap2.model.modeling_sap2 import Sap2ForConditionalGeneration
 from sap2.model.processor import add_context_tokens, load_processor
@@ -58,7 +59,7 @@ def load_sap2_model(
     """
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").is_file():
-        raise FileNotFoundError(f"{model_dir}: no config.json; expected a Qwen2-Audio model folder")
+        raise InputError(f"{model_dir}: no config.json; expected a Qwen2-Audio model folder")
     overrides = {
         name: value
         for name, value in (

@@ -66,8 +66,13 @@ def load_adapter(
     The SAP² settings saved with the adapter apply unless ``load_options`` override them
     (see :func:`sap2.model.loading.load_sap2_model`).
     """
+    from sap2.errors import InputError
     from sap2.model.configuration_sap2 import Sap2Config
 
+    if not (Path(adapter_dir) / "adapter_config.json").is_file():
+        raise InputError(
+            f"{adapter_dir}: no adapter_config.json; expected EXP/final from sap2-train"
+        )
     saved = Sap2Config.from_pretrained(adapter_dir, local_files_only=True)
     for name in ("sap_window_size", "sap_num_heads", "sap_mode"):
         load_options.setdefault(name, getattr(saved, name))
