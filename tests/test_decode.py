@@ -48,6 +48,7 @@ def test_every_mode_writes_its_outputs(tiny_model_dir, test_cuts, tmp_path, mode
     assert (tmp_path / "keywords.txt").is_file() == (mode in ("two_stage", "multitask"))
     stats = json.loads((tmp_path / "decode_stats.json").read_text())
     assert stats["utterances"] == 4 and stats["rtf"] > 0 and stats["tokens_per_second"] > 0
+    assert (stats["context_tokens"] > 0) == (mode != "no_context")
 
 
 def test_rerun_skips_decoded_utterances_and_ignores_a_torn_line(
@@ -83,6 +84,8 @@ def test_split_jobs_through_run_pl_and_merge(tiny_model_dir, test_cuts, tmp_path
     jobs = [str(tmp_path / "split2" / str(j)) for j in (1, 2)]
     assert decode(["--merge", *jobs, "--out-dir", str(tmp_path / "merged")]) == 0
     assert len((tmp_path / "merged" / "hyp.txt").read_text().splitlines()) == 4
+    merged = json.loads((tmp_path / "merged" / "decode_stats.json").read_text())
+    assert (merged["utterances"], merged["jobs"], merged["context_tokens"]) == (4, 2, 0)
 
 
 def test_run_pl_reports_failures(tmp_path):

@@ -39,6 +39,8 @@ def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
         assert (scoring / "wer.txt").read_text().startswith("WER: error_rate=")
     results = (recipe / "RESULTS.md").read_text()
     assert all(f"| {tag} | test |" in results for tag in tags)
+    assert "| pruning precision | context tokens |" in results
+    assert (recipe / "RESULTS.png").read_bytes().startswith(b"\x89PNG")
     # A rerun of the corpus stage skips the synthesis.
     again = run_recipe(recipe, "--corpus-dir", str(corpus), "--stop-stage", "0")
     assert again.returncode == 0 and "done, skipping" in again.stderr

@@ -71,9 +71,13 @@ def test_packing_shrinks_each_span_to_ceil_length_over_window(loaded):
             batch["input_ids"], batch["attention_mask"], batch["input_features"],
             batch["feature_attention_mask"], batch["labels"],
         )  # fmt: skip
+    lengths = [context_length(processor, batch, b) for b in range(len(EXAMPLES))]
+    assert model.context_lengths(batch["input_ids"], batch["attention_mask"]) == [
+        math.ceil(length / 2) for length in lengths
+    ]
     for b in range(len(EXAMPLES)):
         n = int(batch["attention_mask"][b].sum())
-        length = context_length(processor, batch, b)
+        length = lengths[b]
         assert int(packed.attention_mask[b].sum()) == n - length + math.ceil(length / 2)
         real = packed.attention_mask[b].bool()
         assert real[: int(real.sum())].all()  # right padding

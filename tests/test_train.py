@@ -18,6 +18,7 @@ from sap2.errors import InputError
 from sap2.model.prompts import Task
 from sap2.train.config import config_from_args
 from sap2.train.examples import TrainingExamples
+from sap2.train.trainer import step_window_size
 
 
 @pytest.fixture
@@ -42,14 +43,23 @@ def test_config_yaml_then_command_line(tmp_path):
         parse("--model-dir", "m")
     with pytest.raises(InputError, match="task proportions"):
         parse("--model-dir", "m", "--train-cuts", "c", "--task-prune", "-1")
+    with pytest.raises(InputError, match="sap_window_mix must be window sizes >= 1"):
+        parse("--model-dir", "m", "--train-cuts", "c", "--sap-window-mix", "1 two")
+    assert parse(
+        "--model-dir", "m", "--train-cuts", "c", "--sap-window-mix", "1 2"
+    ).window_sizes() == [1, 2]
+    with pytest.raises(InputError, match="p_long_context must be in"):
+        parse("--model-dir", "m", "--train-cuts", "c", "--p-long-context", "1.5")
 
 
 def test_training_examples_mix_tasks_and_drop_context(train_cuts):
-    config = parse("--model-dir", "m", "--train-cuts", "c", "--p-no-context", "0.2")
+    config = parse(
+        "--model-dir", "m", "--train-cuts", "c", "--p-no-context", "0.2", "--p-long-context", "0.5"
+    )  # fmt: skip
     make = TrainingExamples(config)
     cuts = CutSet.from_file(train_cuts).to_eager()
     audio = np.zeros(10, dtype=np.float32)
-    tasks = []
+    tasks, shown_long = [], []
     for epoch in range(60):
         make.set_epoch(epoch)
         for cut in cuts:
@@ -59,12 +69,22 @@ def test_training_examples_mix_tasks_and_drop_context(train_cuts):
                 assert list(example.context) == cut.context
                 assert set(example.keywords) <= set(cut.supervisions[0].text.split())
             if example.task is Task.TRANSCRIBE_CONTEXT:
-                assert list(example.context) == list(example.keywords)
+                long = list(example.context) == cut.context
+                assert long or list(example.context) == list(example.keywords)
+                shown_long.append(long)
     share = {t: tasks.count(t) / len(tasks) for t in Task}
+    assert np.mean(shown_long) == pytest.approx(0.5, abs=0.1)
     assert share[Task.TRANSCRIBE] == pytest.approx(0.2 + 0.8 * 0.1, abs=0.07)
     assert share[Task.PRUNE] == pytest.approx(0.8 * 0.3, abs=0.07)
     cut = cuts["talk1-0001"]
     assert make(cut, audio).task == make(cut, audio).task  # deterministic per epoch
+
+
+def test_window_size_per_step_is_reproducible_and_uses_every_size():
+    draws = [step_window_size([1, 2, 4], seed=7, step=k) for k in range(60)]
+    assert draws == [step_window_size([1, 2, 4], seed=7, step=k) for k in range(60)]
+    assert set(draws) == {1, 2, 4}
+    assert draws != [step_window_size([1, 2, 4], seed=8, step=k) for k in range(60)]
 
 
 def run_train(tiny_model_dir, cuts, exp, **popen):
@@ -73,6 +93,7 @@ def run_train(tiny_model_dir, cuts, exp, **popen):
         "--train-cuts", str(cuts), "--exp-dir", str(exp), "--max-steps", "6",
         "--max-duration", "2.5", "--num-buckets", "2", "--save-steps", "2",
         "--num-workers", "0", "--log-batches", "true", "--lora-dropout", "0",
+        "--sap-window-mix", "1 2 3",
     ]  # fmt: skip
     return subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **popen

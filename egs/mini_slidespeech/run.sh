@@ -9,14 +9,14 @@
 #  20  decode the test set: no context; full context (window 1); SAP² two-stage with
 #      speech-driven pooling (window 2); the same with mean pooling
 #  21  score (SlideSpeech protocol) with ../slidespeech/local/score.sh
-#  30  RESULTS.md and the results table
+#  30  RESULTS.md (the results table) and RESULTS.png
 set -euo pipefail
 
 stage=0
 stop_stage=100
 corpus_dir=$PWD/download/mini_slidespeech
 seed=0
-train_talks=40
+train_talks=120
 test_talks=6
 model_config=conf/model.yaml
 train_config=conf/train.yaml
@@ -108,8 +108,8 @@ if [ "${stage}" -le 21 ] && [ "${stop_stage}" -ge 21 ]; then
 fi
 
 if [ "${stage}" -le 30 ] && [ "${stop_stage}" -ge 30 ]; then
-  log "Stage 30: exp/*/decode_*/*/scoring -> RESULTS.md"
-  utils/show_results.sh exp --out RESULTS.md --plot RESULTS_bwer.png
+  log "Stage 30: exp/*/decode_*/*/scoring -> RESULTS.md, RESULTS.png"
+  utils/show_results.sh exp --out RESULTS.md --plot RESULTS.png
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"

@@ -8,7 +8,7 @@
 #  10  training: sap2-train (torchrun with --ngpu > 1) -> exp/<tag>/final
 #  20  decoding: every mode x test split -> exp/<tag>/decode_<mode>_slides<K>/<split>
 #  21  scoring (SlideSpeech protocol, Whisper normaliser, keywords, sessions, pruning)
-#  30  RESULTS.md from every scored decode
+#  30  RESULTS.md and RESULTS.png (error rates of every scored decode)
 set -euo pipefail
 
 stage=0
@@ -126,8 +126,8 @@ if [ "${stage}" -le 21 ] && [ "${stop_stage}" -ge 21 ]; then
 fi
 
 if [ "${stage}" -le 30 ] && [ "${stop_stage}" -ge 30 ]; then
-  log "Stage 30: exp/*/decode_*/*/scoring -> RESULTS.md"
-  utils/show_results.sh exp --out RESULTS.md --plot RESULTS_bwer.png
+  log "Stage 30: exp/*/decode_*/*/scoring -> RESULTS.md, RESULTS.png"
+  utils/show_results.sh exp --out RESULTS.md --plot RESULTS.png
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"

@@ -3,10 +3,12 @@
 
 Reads ``EXP/<system>/decode_<tag>/<set>/scoring/wer.json`` (written by the recipes'
 scoring stage with ``sap2-score --json``) and ``decode_stats.json`` beside the
-hypotheses, and writes one table (system, decode, test set, context, WER, U-WER,
-B-WER, keyword recall of pruning, real-time factor) headed by the date, the Python,
-PyTorch and git versions and the command that regenerates it. Decode tags ending in
-``_N<size>`` (context list size) also give a PNG of B-WER against the size.
+hypotheses, and writes one table (system, decode, test set, context list size N,
+WER, U-WER, B-WER, keyword recall and precision of pruning, context positions the LLM
+read per utterance, real-time factor) headed by the date, the Python, PyTorch and git
+versions and the command that regenerates it. The PNG plots B-WER against N where
+decode tags end in ``_N<size>`` (context list size), else WER, U-WER and B-WER of
+every decode as bars.
 
 Usage:
   python -m sap2.bin.show_results exp --out RESULTS.md --plot RESULTS_bwer.png
@@ -34,7 +36,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser = doc_parser("sap2-show-results", __doc__)
     parser.add_argument("exp_dir", help="a recipe's exp/ folder")
     parser.add_argument("--out", default="RESULTS.md", help="markdown file to write")
-    parser.add_argument("--plot", default="RESULTS_bwer.png", help="PNG of B-WER against N")
+    parser.add_argument("--plot", default="RESULTS_bwer.png", help="PNG of the error rates")
     parser.add_argument("--verbose", action="store_true")
     return parser
 
@@ -54,12 +56,14 @@ def collect(exp_dir: Path) -> list[dict]:
                 "system": set_dir.parent.parent.name,
                 "decode": tag,
                 "set": set_dir.name,
-                "context": int(size.group(1)) if size else None,
+                "list_size": int(size.group(1)) if size else None,
                 "utterances": summary["utterances"],
                 "wer": summary["wer"]["error_rate"],
                 "u_wer": summary["u_wer"]["error_rate"],
                 "b_wer": summary["b_wer"]["error_rate"],
                 "pruning_recall": summary.get("pruning", {}).get("recall"),
+                "pruning_precision": summary.get("pruning", {}).get("precision"),
+                "context_tokens": stats.get("context_tokens"),
                 "rtf": stats.get("rtf"),
             }
         )
@@ -91,46 +95,57 @@ def markdown(rows: list[dict], command: str) -> str:
         "",
         f"    {command}",
         "",
-        "| system | decode | set | utts | context | WER | U-WER | B-WER | pruning recall | RTF |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| system | decode | set | utts | N | WER | U-WER | B-WER | pruning recall "
+        "| pruning precision | context tokens | RTF |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['system']} | {r['decode']} | {r['set']} | {r['utterances']} | "
-            f"{_cell(r['context'])} | {_cell(r['wer'])} | {_cell(r['u_wer'])} | "
-            f"{_cell(r['b_wer'])} | {_cell(r['pruning_recall'])} | {_cell(r['rtf'], 3)} |"
+            f"{_cell(r['list_size'])} | {_cell(r['wer'])} | {_cell(r['u_wer'])} | "
+            f"{_cell(r['b_wer'])} | {_cell(r['pruning_recall'])} | "
+            f"{_cell(r['pruning_precision'])} | {_cell(r['context_tokens'], 1)} | "
+            f"{_cell(r['rtf'], 3)} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def plot(rows: list[dict], path: Path) -> bool:
-    """B-WER against the context size, one line per system, decode mode and set."""
-    series: dict[str, list[tuple[int, float]]] = {}
-    for r in rows:
-        if r["context"] is not None and r["b_wer"] is not None:
-            label = f"{r['system']} {_SIZE.sub('', r['decode'])} {r['set']}"
-            series.setdefault(label, []).append((r["context"], r["b_wer"]))
-    if not series:
-        return False
+def plot(rows: list[dict], path: Path) -> None:
+    """B-WER against the context list size, one line per system, decode mode and set;
+    without list sizes, WER, U-WER and B-WER of every decode as grouped bars."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, points in sorted(series.items()):
-        points.sort()
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
-    ax.set_xscale("log")
-    ax.set_xlabel("context list size N (distractors)")
-    ax.set_ylabel("B-WER (%)")
+    series: dict[str, list[tuple[int, float]]] = {}
+    for r in rows:
+        if r["list_size"] is not None and r["b_wer"] is not None:
+            label = f"{r['system']} {_SIZE.sub('', r['decode'])} {r['set']}"
+            series.setdefault(label, []).append((r["list_size"], r["b_wer"]))
+    if series:
+        for label, points in sorted(series.items()):
+            points.sort()
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+        ax.set_xscale("log")
+        ax.set_xlabel("context list size N (distractors)")
+        ax.set_ylabel("B-WER (%)")
+    else:
+        width = 0.8 / 3
+        for k, (key, name) in enumerate((("wer", "WER"), ("u_wer", "U-WER"), ("b_wer", "B-WER"))):
+            values = [r[key] if r[key] is not None else 0.0 for r in rows]
+            ax.bar([i + (k - 1) * width for i in range(len(rows))], values, width, label=name)
+        ax.set_xticks(range(len(rows)))
+        labels = [f"{r['decode']}\n{r['set']}" for r in rows]
+        ax.set_xticklabels(labels, fontsize=7, rotation=20, ha="right")
+        ax.set_ylabel("error rate (%)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
     with atomic_output(path) as tmp:
-        fig.savefig(tmp, dpi=120)
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
-    return True
 
 
 def show(args: argparse.Namespace) -> int:
@@ -141,8 +156,8 @@ def show(args: argparse.Namespace) -> int:
     command = " ".join(["python -m sap2.bin.show_results", *sys.argv[1:]])
     atomic_write_text(args.out, markdown(rows, command))
     print(markdown(rows, command).split("\n\n", 3)[-1], end="")
-    if plot(rows, Path(args.plot)):
-        print(f"plot: {args.plot}")
+    plot(rows, Path(args.plot))
+    print(f"plot: {args.plot}")
     return 0
 
 

@@ -132,6 +132,7 @@ def train(args: argparse.Namespace) -> int:
         num_buckets=config.num_buckets,
         num_workers=config.num_workers,
         batch_log=exp / "batches.txt" if config.log_batches else None,
+        window_sizes=config.window_sizes(),
     )
     last = get_last_checkpoint(str(exp)) if exp.is_dir() else None
     if last is not None:

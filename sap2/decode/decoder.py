@@ -11,7 +11,7 @@ Modes (the long context is a cut custom field, e.g. ``context`` or ``biasing_lis
 Each utterance's result is appended to ``hyp.jsonl`` as soon as its batch is done, so a
 rerun skips what is there; ``hyp.txt`` (Kaldi text) and ``keywords.txt`` (``uttid
 KW$KW$...``, the pruned keywords) are written at the end, with ``decode_stats.json``
-(real-time factor, tokens per second).
+(real-time factor, tokens per second, context positions the LLM read per utterance).
 """
 
 import json
@@ -72,10 +72,14 @@ class Decoder:
         self.processor = processor
         self.options = options
         self.generated_tokens = 0
+        self.context_tokens = 0  # positions read in place of context spans, all passes
 
     def generate(self, examples: list[Example]) -> list[str]:
         """One generation pass; the decoded texts."""
         batch = encode_batch(self.processor, examples, with_targets=False).to(self.model.device)
+        self.context_tokens += sum(
+            self.model.context_lengths(batch["input_ids"], batch["attention_mask"])
+        )
         with torch.no_grad():
             ids = self.model.generate(
                 **batch, max_new_tokens=self.options.max_new_tokens,
@@ -176,6 +180,7 @@ def decode_cuts(decoder: Decoder, cuts: CutSet, out_dir: str | Path) -> dict:
         "decode_seconds": seconds,
         "rtf": seconds / audio_seconds if audio_seconds else None,
         "tokens_per_second": decoder.generated_tokens / seconds if seconds and len(todo) else None,
+        "context_tokens": decoder.context_tokens / len(todo) if len(todo) else None,
     }
     logger.info(
         "decoded %d utterances (%.1f s of audio) in %.1f s: RTF %s, %s tokens/s",
@@ -215,11 +220,14 @@ def merge_outputs(parts: Sequence[str | Path], out_dir: str | Path) -> int:
     if stats:
         audio = sum(s["audio_seconds"] for s in stats)
         seconds = sum(s["decode_seconds"] for s in stats)
+        utterances = sum(s["utterances"] for s in stats)
+        context = sum(s["utterances"] * (s.get("context_tokens") or 0) for s in stats)
         total = {
-            "utterances": sum(s["utterances"] for s in stats),
+            "utterances": utterances,
             "audio_seconds": audio,
             "decode_seconds": seconds,
             "rtf": seconds / audio if audio else None,
+            "context_tokens": context / utterances if utterances else None,
             "jobs": len(stats),
         }
         atomic_write_text(out_dir / "decode_stats.json", json.dumps(total, indent=2) + "\n")

@@ -233,6 +233,18 @@ class Sap2ForConditionalGeneration(Qwen2AudioForConditionalGeneration):
             raise ValueError(f"batch item {item}: <|endofcontext|> before <|startofcontext|>")
         return starts[0], ends[0]
 
+    def context_lengths(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> list[int]:
+        """Per item, how many positions the language model reads in place of the context
+        span: its tokens, or ``ceil(tokens / window)`` with SAP pooling (0 without a span)."""
+        lengths = []
+        for b in range(input_ids.shape[0]):
+            span = self._find_span(input_ids[b][attention_mask[b].bool()], b)
+            tokens = 0 if span is None else span[1] - span[0] - 1
+            if self.context_pooling is not None:
+                tokens = math.ceil(tokens / self.context_pooling.window_size)
+            lengths.append(tokens)
+        return lengths
+
     def _pool_contexts(self, items: list[_Item]) -> tuple[torch.Tensor, list[int]]:
         """Pool the spans of all items in one call: (B, W, D) and each item's W."""
         contexts = [

@@ -1,7 +1,7 @@
 """Build a small random Qwen2-Audio checkpoint folder laid out like the real one.
 
 The real recipes load ``Qwen2-Audio-7B-Instruct`` from a local folder. Tests, benchmarks
-and the CPU mini recipe use the same loading code on a folder written here: a byte-level
+and the CPU mini recipe use the same loading code on a folder written here: a sentencepiece
 BPE tokenizer trained on the given texts (with Qwen2-Audio's special tokens), Whisper
 log-mel feature extraction (by default 128 bins and a 30 s window as in Qwen2-Audio;
 smaller for a fast CPU model), the Qwen2-Audio chat template, and a
@@ -16,24 +16,26 @@ Usage::
 
 import argparse
 import inspect
-import json
 import logging
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import sentencepiece
 import torch
 import yaml
-from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import (
+    LlamaTokenizer,
     Qwen2AudioConfig,
     Qwen2AudioForConditionalGeneration,
     Qwen2AudioProcessor,
-    Qwen2Tokenizer,
     WhisperFeatureExtractor,
 )
+from transformers.tokenization_utils_sentencepiece import SentencePieceExtractor
 
 from sap2.cli import doc_parser, run_tool
 from sap2.errors import InputError
+from sap2.model.prompts import PromptTexts
 from sap2.scoring.readers import read_text
 
 logger = logging.getLogger(__name__)
@@ -42,19 +44,30 @@ SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 AUDIO_TOKENS = ["<|audio_bos|>", "<|audio_eos|>", "<|AUDIO|>"]
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int) -> Qwen2Tokenizer:
-    """A Qwen2 byte-level BPE tokenizer trained on ``texts``, with Qwen2-Audio's tokens."""
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
+def train_tokenizer(texts: Iterable[str], vocab_size: int) -> LlamaTokenizer:
+    """A sentencepiece BPE tokenizer trained on ``texts`` (and the SAP² prompts), with
+    byte fallback for unseen characters and Qwen2-Audio's special tokens.
+
+    The sentencepiece model is loaded into a ``transformers`` tokenizer (the Llama class,
+    which runs sentencepiece BPE models on the ``tokenizers`` backend), so the processor
+    saves and loads it like any Hugging Face tokenizer. ``vocab_size`` counts the 256 byte
+    pieces; a small corpus may give fewer pieces than asked for.
+    """
+    prompts = PromptTexts()
+    sentences = [*texts, prompts.transcribe, prompts.transcribe_context, prompts.prune]
+    with tempfile.TemporaryDirectory() as tmp:
+        model_file = Path(tmp) / "spm.model"
+        with model_file.open("wb") as writer:
+            sentencepiece.SentencePieceTrainer.train(
+                sentence_iterator=iter(sentences), model_writer=writer, model_type="bpe",
+                vocab_size=vocab_size, hard_vocab_limit=False, byte_fallback=True,
+                character_coverage=1.0, unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1,
+                normalization_rule_name="identity", minloglevel=2,
+            )  # fmt: skip
+        vocab, _, merges = SentencePieceExtractor(str(model_file)).extract()
+    tokenizer = LlamaTokenizer(
+        vocab=vocab, merges=merges, unk_token="<unk>", bos_token=None, eos_token=None
     )
-    bpe.train_from_iterator(texts, trainer=trainer)
-    trained = json.loads(bpe.to_str())["model"]
-    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in trained["merges"]]
-    tokenizer = Qwen2Tokenizer(vocab=trained["vocab"], merges=merges)
     tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS + AUDIO_TOKENS})
     tokenizer.eos_token = "<|im_end|>"
     tokenizer.pad_token = "<|endoftext|>"
@@ -65,6 +78,7 @@ def build_tiny_qwen2_audio(
     out_dir: str | Path,
     texts: Sequence[str],
     vocab_size: int = 400,
+    tie_word_embeddings: bool = False,
     hidden_size: int = 64,
     num_layers: int = 2,
     num_heads: int = 4,
@@ -80,7 +94,9 @@ def build_tiny_qwen2_audio(
     Args:
       out_dir: folder to create (the layout of a Hugging Face model folder).
       texts: sentences to train the BPE tokenizer on.
-      vocab_size: BPE vocabulary size before special tokens.
+      vocab_size: sentencepiece vocabulary size (256 byte pieces included) before the
+        special tokens.
+      tie_word_embeddings: share the input embeddings and the output projection.
       hidden_size, num_layers, num_heads: the Qwen2 language model.
       audio_dim, audio_layers: the Whisper-style audio encoder.
       num_mel_bins, window_seconds, hop_length: the log-mel features (Qwen2-Audio: 128
@@ -118,6 +134,7 @@ def build_tiny_qwen2_audio(
             "num_attention_heads": num_heads,
             "num_key_value_heads": max(1, num_heads // 2),
             "max_position_embeddings": 8192,
+            "tie_word_embeddings": tie_word_embeddings,
             "eos_token_id": tokenizer.convert_tokens_to_ids("<|im_end|>"),
             "pad_token_id": tokenizer.pad_token_id,
         },
@@ -139,7 +156,7 @@ def build_tiny_qwen2_audio(
 def get_parser() -> argparse.ArgumentParser:
     parser = doc_parser("sap2-tiny-model", __doc__)
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--texts", required=True, help="Kaldi text file to train the BPE on")
+    parser.add_argument("--texts", required=True, help="Kaldi text file to train the tokenizer on")
     parser.add_argument(
         "--config", help="YAML of build_tiny_qwen2_audio options (e.g. conf/model.yaml)"
     )

@@ -26,6 +26,7 @@ class TrainConfig:
     sap_window_size: int = 2
     sap_num_heads: int = 4
     sap_mode: str = "speech"
+    sap_window_mix: str = ""  # e.g. "1 2": a window size drawn per step, one model for all
     # LoRA (rank 0: train every weight, for small models trained from scratch)
     lora_rank: int = 8
     lora_alpha: int = 32
@@ -37,6 +38,7 @@ class TrainConfig:
     task_prune: float = 0.3
     task_multitask: float = 0.2
     p_no_context: float = 0.1  # context dropout: the utterance gets no context at all
+    p_long_context: float = 0.0  # transcribe_context with the long context, not the keywords
     rare_word_pool: str = ""  # distractor pool for cuts with 'rare_words' (LibriSpeech)
     min_distractors: int = 0
     max_distractors: int = 1000
@@ -72,6 +74,18 @@ class TrainConfig:
             raise InputError(f"task proportions must be >= 0 with a positive sum, got {weights}")
         total = sum(weights.values())
         return {k: w / total for k, w in weights.items()}
+
+    def window_sizes(self) -> list[int]:
+        """The window sizes of ``sap_window_mix`` (empty without a mix)."""
+        try:
+            sizes = [int(w) for w in self.sap_window_mix.split()]
+        except ValueError:
+            sizes = [0]
+        if any(w < 1 for w in sizes):
+            raise InputError(
+                f"sap_window_mix must be window sizes >= 1, got {self.sap_window_mix!r}"
+            )
+        return sizes
 
     def save(self, path: str | Path) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -120,4 +134,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         if not getattr(config, name):
             raise InputError(f"--{name.replace('_', '-')} is required (command line or YAML)")
     config.task_weights()
+    config.window_sizes()
+    for name in ("p_no_context", "p_long_context"):
+        if not 0 <= getattr(config, name) <= 1:
+            raise InputError(f"{name} must be in [0, 1], got {getattr(config, name)}")
     return config

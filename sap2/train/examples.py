@@ -8,7 +8,9 @@ with ``rare_words`` (LibriSpeech), a biasing list drawn by
 keywords of an utterance are the context words heard in its transcript:
 
 - ``prune``: long context -> those keywords (or ``none``);
-- ``transcribe_context``: those keywords (the pruned list of stage 2) -> transcript;
+- ``transcribe_context``: those keywords (the pruned list of stage 2) -> transcript, or
+  with probability ``p_long_context`` the long context itself (the full-context
+  condition of decoding);
 - ``multitask``: long context -> ``Keywords: ... Transcription: ...``;
 - ``transcribe``: no context -> transcript.
 """
@@ -32,6 +34,7 @@ class TrainingExamples:
         self.tasks = [Task(t) for t in weights]
         self.weights = np.array(list(weights.values()))
         self.p_no_context = config.p_no_context
+        self.p_long_context = config.p_long_context
         self.seed = config.seed
         self.epoch = 0
         self.lists = None
@@ -63,5 +66,6 @@ class TrainingExamples:
         if task is Task.TRANSCRIBE:
             return Example(audio, task, (), transcript)
         if task is Task.TRANSCRIBE_CONTEXT:
-            return Example(audio, task, keywords, transcript, keywords)
+            shown = context if rng.random() < self.p_long_context else keywords
+            return Example(audio, task, shown, transcript, keywords)
         return Example(audio, task, context, transcript, keywords)

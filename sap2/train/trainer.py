@@ -7,10 +7,16 @@ TensorBoard logging. What it cannot know is where a lhotse sampler is inside its
 :class:`SamplerCheckpoint` saves the sampler's state beside each checkpoint and restores
 it on resume, so that training continues with the next unseen batch (icefall does the
 same with ``sampler.state_dict()``).
+
+With several SAP window sizes, each optimisation step pools the context with one of
+them, drawn from the seed and the step number (so a resumed run draws the same), and one
+model serves every window at decoding time (:func:`step_window_size`).
 """
 
 import logging
 import math
+import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -19,10 +25,16 @@ from lhotse.dataset import DynamicBucketingSampler
 from transformers import Trainer, TrainerCallback
 
 from sap2.data.dataset import Sap2Dataset, drop_long_cuts
+from sap2.model.pooling import SpeechAttentionPooling
 
 logger = logging.getLogger(__name__)
 
 SAMPLER_STATE = "sampler_state.pt"
+
+
+def step_window_size(window_sizes: Sequence[int], seed: int, step: int) -> int:
+    """The SAP window size of optimisation step ``step`` (deterministic)."""
+    return random.Random(f"{seed}:{step}").choice(list(window_sizes))
 
 
 class ResumableDataLoader(torch.utils.data.DataLoader):
@@ -80,6 +92,7 @@ class Sap2Trainer(Trainer):
       dataset: turns cut batches into model inputs.
       max_duration, num_buckets, num_workers: of the sampler / loader.
       batch_log: file to append the cut ids of every optimisation step to (optional).
+      window_sizes: SAP window sizes to draw one from per step (empty: the model's own).
       Other arguments go to ``transformers.Trainer``.
     """
 
@@ -92,6 +105,7 @@ class Sap2Trainer(Trainer):
         num_buckets: int,
         num_workers: int,
         batch_log: Path | None = None,
+        window_sizes: Sequence[int] = (),
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -104,6 +118,10 @@ class Sap2Trainer(Trainer):
         )  # fmt: skip
         self.num_workers = num_workers
         self.batch_log = batch_log
+        self.window_sizes = tuple(window_sizes)
+        self.poolings = [m for m in self.model.modules() if isinstance(m, SpeechAttentionPooling)]
+        if self.window_sizes and not self.poolings:
+            raise ValueError("several SAP window sizes, but the model has no SAP pooling")
         self.add_callback(SamplerCheckpoint(self.sampler, self.args.process_index))
 
     def restore_sampler(self, checkpoint: str) -> None:
@@ -123,6 +141,10 @@ class Sap2Trainer(Trainer):
         if self.batch_log is not None and cut_ids is not None and self.args.process_index == 0:
             with open(self.batch_log, "a", encoding="utf-8") as f:
                 f.write(f"{self.state.global_step + 1} {' '.join(cut_ids)}\n")
+        if self.window_sizes:
+            size = step_window_size(self.window_sizes, self.args.seed, self.state.global_step)
+            for pooling in self.poolings:
+                pooling.window_size = size
         return super().training_step(model, inputs, num_items_in_batch)
 
 

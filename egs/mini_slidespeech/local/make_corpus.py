@@ -75,6 +75,8 @@ REAL_RARE_WORDS = (
 VOICES = ["en-us", "en-gb", "en-us+m3", "en-us+f3", "en+m5", "en+f2", "en-gb+m2", "en-us+f4"]
 NOISE = ["|", "~", "o", "ll", "..", "-", "x", "ii", "©", "•"]
 SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
+HELD_OUT_TERMS = 35  # terms of each held-out split (dev, test)
+HELD_OUT_REAL = 10  # real rare words among the 2 x 35 held-out terms
 
 
 def invented_words(rng: random.Random, count: int) -> list[str]:
@@ -187,34 +189,40 @@ def main() -> None:
     )
     parser.add_argument("--out", required=True)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--train-talks", type=int, default=40)
+    parser.add_argument("--train-talks", type=int, default=120)
     parser.add_argument("--dev-talks", type=int, default=3)
     parser.add_argument("--test-talks", type=int, default=6)
     parser.add_argument("--slides-per-talk", type=int, default=4)
     parser.add_argument("--utts-per-slide", type=int, default=5)
-    parser.add_argument("--terms-per-talk", type=int, default=8)
+    parser.add_argument("--terms-per-talk", type=int, default=10)
     parser.add_argument("--nj", type=int, default=2, help="parallel espeak-ng processes")
     args = parser.parse_args()
     if shutil.which("espeak-ng") is None:
         sys.exit("make_corpus.py: espeak-ng is not installed: apt-get install espeak-ng "
                  "(Debian/Ubuntu) or brew install espeak-ng (macOS)")  # fmt: skip
     rng = random.Random(args.seed)
-    invented = invented_words(rng, 400)
     real = list(REAL_RARE_WORDS)
     rng.shuffle(real)
-    # Disjoint term pools: test and dev terms never appear in training text.
-    held_out = invented[:60] + real[:10]
-    train_pool = invented[60:] + real[10:]
-    split_pools = {"train": train_pool, "dev": held_out[:20], "test": held_out[20:]}
+    held_out_invented = 2 * HELD_OUT_TERMS - HELD_OUT_REAL
+    invented = invented_words(rng, held_out_invented + args.train_talks * args.terms_per_talk)
+    # Disjoint term pools: dev and test terms never appear in training text. Every
+    # training talk has terms of its own, so that memorising the spelling of a term does
+    # not pay and the model has to learn to read it from the context.
+    held_out = invented[:held_out_invented] + real[:HELD_OUT_REAL]
+    rng.shuffle(held_out)
+    train_pool = invented[held_out_invented:] + real[HELD_OUT_REAL:]
+    rng.shuffle(train_pool)
+    split_pools = {"dev": held_out[:HELD_OUT_TERMS], "test": held_out[HELD_OUT_TERMS:]}
     talks_per_split = {"train": args.train_talks, "dev": args.dev_talks, "test": args.test_talks}
     out = Path(args.out)
     with Pool(args.nj) as pool:
         for split, num_talks in talks_per_split.items():
             talks = {}
             for n in range(num_talks):
-                terms = rng.sample(
-                    split_pools[split], min(args.terms_per_talk, len(split_pools[split]))
-                )
+                if split == "train":
+                    terms = train_pool[n * args.terms_per_talk : (n + 1) * args.terms_per_talk]
+                else:
+                    terms = rng.sample(split_pools[split], args.terms_per_talk)
                 talk_id = f"{split}{n + 1:03d}"
                 talks[talk_id] = make_talk(rng, talk_id, terms, args.slides_per_talk,
                                            args.utts_per_slide)  # fmt: skip

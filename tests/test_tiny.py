@@ -1,0 +1,32 @@
+"""The tiny checkpoint builder: its sentencepiece tokenizer and model options."""
+
+from conftest import TINY_TEXTS
+from transformers import AutoConfig, AutoTokenizer
+
+from sap2.model.tiny import build_tiny_qwen2_audio, train_tokenizer
+
+
+def test_sentencepiece_tokenizer_round_trips_any_text(tmp_path):
+    tokenizer = train_tokenizer(TINY_TEXTS * 4, vocab_size=300)
+    # Unseen characters (capitals, digits, umlauts, newlines) fall back to bytes.
+    for text in ("the slide shows the model", "Zürich 42!\nnext line", "fivax bimun"):
+        assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
+    # The pieces are those of a sentencepiece model trained on the same sentences.
+    words = tokenizer.tokenize("the slide shows the model")
+    assert all(piece in tokenizer.get_vocab() for piece in words)
+    assert words[0].startswith("\u2581")  # sentencepiece's word-boundary marker
+    for special in ("<|AUDIO|>", "<|im_start|>", "<|im_end|>"):
+        ids = tokenizer(f"a{special}b")["input_ids"]
+        assert ids.count(tokenizer.convert_tokens_to_ids(special)) == 1
+    assert tokenizer.eos_token == "<|im_end|>" and tokenizer.pad_token == "<|endoftext|>"
+
+
+def test_saved_tokenizer_and_tied_embeddings(tmp_path):
+    out = build_tiny_qwen2_audio(tmp_path / "m", TINY_TEXTS * 4, tie_word_embeddings=True)
+    loaded = AutoTokenizer.from_pretrained(out)
+    rebuilt = train_tokenizer(TINY_TEXTS * 4, vocab_size=400)
+    text = "we compare the model with the baseline"
+    assert loaded(text)["input_ids"] == rebuilt(text)["input_ids"]
+    config = AutoConfig.from_pretrained(out)
+    assert config.text_config.tie_word_embeddings
+    assert config.text_config.vocab_size == len(loaded)
