@@ -3,6 +3,7 @@
 from conftest import TINY_TEXTS
 from transformers import AutoConfig, AutoTokenizer
 
+from sap2.model.loading import load_sap2_model
 from sap2.model.tiny import build_tiny_qwen2_audio, train_tokenizer
 
 
@@ -19,14 +20,23 @@ def test_sentencepiece_tokenizer_round_trips_any_text(tmp_path):
         ids = tokenizer(f"a{special}b")["input_ids"]
         assert ids.count(tokenizer.convert_tokens_to_ids(special)) == 1
     assert tokenizer.eos_token == "<|im_end|>" and tokenizer.pad_token == "<|endoftext|>"
+    # A word right after a special token has the pieces it has inside a sentence.
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|startofcontext|>"]})
+    pieces = tokenizer.tokenize("are:<|startofcontext|>model slide")
+    after = pieces[pieces.index("<|startofcontext|>") + 1 :]
+    assert after == tokenizer.tokenize("model slide") == tokenizer.tokenize("the model slide")[1:]
 
 
 def test_saved_tokenizer_and_tied_embeddings(tmp_path):
     out = build_tiny_qwen2_audio(tmp_path / "m", TINY_TEXTS * 4, tie_word_embeddings=True)
     loaded = AutoTokenizer.from_pretrained(out)
     rebuilt = train_tokenizer(TINY_TEXTS * 4, vocab_size=400)
-    text = "we compare the model with the baseline"
-    assert loaded(text)["input_ids"] == rebuilt(text)["input_ids"]
+    for text in ("we compare the model with the baseline", "<|im_start|>model<|im_end|>"):
+        assert loaded(text)["input_ids"] == rebuilt(text)["input_ids"]
     config = AutoConfig.from_pretrained(out)
     assert config.text_config.tie_word_embeddings
     assert config.text_config.vocab_size == len(loaded)
+    model, _ = load_sap2_model(out)  # two context tokens added: the weights stay shared
+    assert model.lm_head.weight is model.get_input_embeddings().weight
+    untied, _ = load_sap2_model(build_tiny_qwen2_audio(tmp_path / "u", TINY_TEXTS * 4))
+    assert untied.lm_head.weight is not untied.get_input_embeddings().weight

@@ -4,11 +4,13 @@
 #
 #   0  synthesise the corpus (espeak-ng): download/mini_slidespeech/{train,dev,test}
 #   1  manifests and cuts with slide context: -> data/{manifests,cuts,<split>}
-#   2  a tiny Qwen2-Audio (BPE trained on data/train/text): -> exp/tiny_init
+#   2  a tiny Qwen2-Audio (sentencepiece trained on data/train/text): -> exp/tiny_init
 #  10  train it from scratch (sap2-train, every weight) -> exp/<tag>/final
 #  20  decode the test set: no context; full context (window 1); SAP² two-stage with
 #      speech-driven pooling (window 2); the same with mean pooling
 #  21  score (SlideSpeech protocol) with ../slidespeech/local/score.sh
+#  22  does the model read its context? teacher-forced loss with the right, wrong and
+#      no keywords (local/context_use.py) -> exp/<tag>/context_use_<set>.txt
 #  30  RESULTS.md (the results table) and RESULTS.png
 set -euo pipefail
 
@@ -105,6 +107,14 @@ fi
 if [ "${stage}" -le 21 ] && [ "${stop_stage}" -ge 21 ]; then
   log "Stage 21: scoring (SlideSpeech protocol): ${exp_dir}/decode_*/ -> scoring/"
   ../slidespeech/local/score.sh data "${exp_dir}"/decode_*/*/
+fi
+
+if [ "${stage}" -le 22 ] && [ "${stop_stage}" -ge 22 ]; then
+  log "Stage 22: context use (teacher-forced loss): ${exp_dir}/final -> ${exp_dir}/context_use_<set>.txt"
+  for split in ${test_sets}; do
+    python local/context_use.py --model-dir "${exp_dir}/final" --cuts "data/cuts/${split}.jsonl.gz" \
+      --out "${exp_dir}/context_use_${split}.txt"
+  done
 fi
 
 if [ "${stage}" -le 30 ] && [ "${stop_stage}" -ge 30 ]; then

@@ -69,6 +69,8 @@ class Sap2ForConditionalGeneration(Qwen2AudioForConditionalGeneration):
 
     config_class = Sap2Config
     config: Sap2Config
+    # Shared only when the config sets tie_word_embeddings (small models; not the 7B).
+    _tied_weights_keys = {"lm_head.weight": "model.language_model.embed_tokens.weight"}
 
     def __init__(self, config: Sap2Config) -> None:
         super().__init__(config)

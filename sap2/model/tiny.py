@@ -24,8 +24,9 @@ from pathlib import Path
 import sentencepiece
 import torch
 import yaml
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import (
-    LlamaTokenizer,
+    PreTrainedTokenizerFast,
     Qwen2AudioConfig,
     Qwen2AudioForConditionalGeneration,
     Qwen2AudioProcessor,
@@ -44,14 +45,16 @@ SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 AUDIO_TOKENS = ["<|audio_bos|>", "<|audio_eos|>", "<|AUDIO|>"]
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int) -> LlamaTokenizer:
+def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:
     """A sentencepiece BPE tokenizer trained on ``texts`` (and the SAP² prompts), with
     byte fallback for unseen characters and Qwen2-Audio's special tokens.
 
-    The sentencepiece model is loaded into a ``transformers`` tokenizer (the Llama class,
-    which runs sentencepiece BPE models on the ``tokenizers`` backend), so the processor
-    saves and loads it like any Hugging Face tokenizer. ``vocab_size`` counts the 256 byte
-    pieces; a small corpus may give fewer pieces than asked for.
+    The trained pieces and merges run on the ``tokenizers`` backend, so the processor
+    saves and loads the tokenizer like any Hugging Face one. Every text segment gets
+    sentencepiece's word-boundary mark, also right after a special token: a keyword at
+    the start of the context span (``<|startofcontext|>k1 k2``) then has the same pieces
+    as in a transcript, which a model trained from scratch needs to learn to copy it.
+    ``vocab_size`` counts the 256 byte pieces; a small corpus may give fewer pieces.
     """
     prompts = PromptTexts()
     sentences = [*texts, prompts.transcribe, prompts.transcribe_context, prompts.prune]
@@ -65,9 +68,19 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> LlamaTokenizer:
                 normalization_rule_name="identity", minloglevel=2,
             )  # fmt: skip
         vocab, _, merges = SentencePieceExtractor(str(model_file)).extract()
-    tokenizer = LlamaTokenizer(
-        vocab=vocab, merges=merges, unk_token="<unk>", bos_token=None, eos_token=None
+    backend = Tokenizer(
+        models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", fuse_unk=True, byte_fallback=True)
     )
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="always", split=False)
+    backend.decoder = decoders.Sequence(
+        [
+            decoders.Replace("\u2581", " "),
+            decoders.ByteFallback(),
+            decoders.Fuse(),
+            decoders.Strip(" ", 1, 0),
+        ]
+    )
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>")
     tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL_TOKENS + AUDIO_TOKENS})
     tokenizer.eos_token = "<|im_end|>"
     tokenizer.pad_token = "<|endoftext|>"
@@ -139,6 +152,7 @@ def build_tiny_qwen2_audio(
             "pad_token_id": tokenizer.pad_token_id,
         },
         audio_token_index=tokenizer.convert_tokens_to_ids("<|AUDIO|>"),
+        tie_word_embeddings=tie_word_embeddings,  # what PreTrainedModel reads to tie
     )
     torch.manual_seed(seed)
     model = Qwen2AudioForConditionalGeneration(config)
