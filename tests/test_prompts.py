@@ -60,9 +60,11 @@ def test_encode_batch_labels_cover_only_the_target(tiny_model_dir):
         assert tok.decode(target) == target_text(ex.task, ex.transcript, ex.keywords) + "<|im_end|>"
         n = int(batch["attention_mask"][b].sum())
         assert batch["input_ids"][b, n - len(target) : n].tolist() == target
-        prompt = tok.decode(batch["input_ids"][b, : n - len(target)])
-        assert prompt.endswith("<|im_start|>assistant\n")
-        assert "Audio 1: <|audio_bos|><|AUDIO|>" in prompt
+        prompt = batch["input_ids"][b, : n - len(target)].tolist()
+        header = tok("<|im_start|>assistant\n", add_special_tokens=False)["input_ids"]
+        assert prompt[-len(header) :] == header
+        audio_tokens = tok.convert_tokens_to_ids(["<|audio_bos|>", "<|AUDIO|>"])
+        assert prompt[prompt.index(audio_tokens[0]) + 1] == audio_tokens[1]
     generation = encode_batch(processor, examples, with_targets=False)
     assert "labels" not in generation
     assert set(generation) >= {"input_ids", "attention_mask", "input_features"}
