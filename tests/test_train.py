@@ -48,6 +48,10 @@ def test_config_yaml_then_command_line(tmp_path):
     assert parse(
         "--model-dir", "m", "--train-cuts", "c", "--sap-window-mix", "1 2"
     ).window_sizes() == [1, 2]
+    with pytest.raises(InputError, match="sap_window_mix needs SAP pooling"):
+        parse(
+            "--model-dir", "m", "--train-cuts", "c", "--sap-window-mix", "2", "--sap-mode", "none"
+        )
     with pytest.raises(InputError, match="p_long_context must be in"):
         parse("--model-dir", "m", "--train-cuts", "c", "--p-long-context", "1.5")
 

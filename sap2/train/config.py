@@ -85,6 +85,8 @@ class TrainConfig:
             raise InputError(
                 f"sap_window_mix must be window sizes >= 1, got {self.sap_window_mix!r}"
             )
+        if sizes and self.sap_mode == "none":
+            raise InputError("sap_window_mix needs SAP pooling (sap_mode speech or mean, not none)")
         return sizes
 
     def save(self, path: str | Path) -> None:

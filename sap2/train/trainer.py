@@ -120,8 +120,6 @@ class Sap2Trainer(Trainer):
         self.batch_log = batch_log
         self.window_sizes = tuple(window_sizes)
         self.poolings = [m for m in self.model.modules() if isinstance(m, SpeechAttentionPooling)]
-        if self.window_sizes and not self.poolings:
-            raise ValueError("several SAP window sizes, but the model has no SAP pooling")
         self.add_callback(SamplerCheckpoint(self.sampler, self.args.process_index))
 
     def restore_sampler(self, checkpoint: str) -> None:
