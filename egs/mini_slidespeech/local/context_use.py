@@ -40,6 +40,8 @@ def main() -> None:
     args = parser.parse_args()
     if not (Path(args.model_dir) / "config.json").is_file():
         sys.exit(f"context_use.py: {args.model_dir}: no trained model (config.json)")
+    if not Path(args.cuts).is_file():
+        sys.exit(f"context_use.py: {args.cuts}: no such cuts manifest")
     model, processor = load_sap2_model(args.model_dir, sap_window_size=args.window)
     model.eval()
     cuts = CutSet.from_file(args.cuts).to_eager()
