@@ -4,6 +4,7 @@ from conftest import TINY_TEXTS
 from transformers import AutoConfig, AutoTokenizer
 
 from sap2.model.loading import load_sap2_model
+from sap2.model.prompts import PromptTexts
 from sap2.model.tiny import build_tiny_qwen2_audio, train_tokenizer
 
 
@@ -24,7 +25,15 @@ def test_sentencepiece_tokenizer_round_trips_any_text(tmp_path):
     tokenizer.add_special_tokens({"additional_special_tokens": ["<|startofcontext|>"]})
     pieces = tokenizer.tokenize("are:<|startofcontext|>model slide")
     after = pieces[pieces.index("<|startofcontext|>") + 1 :]
-    assert after == tokenizer.tokenize("model slide") == tokenizer.tokenize("the model slide")[1:]
+    in_sentence = tokenizer.tokenize("the model slide")[len(tokenizer.tokenize("the")) :]
+    assert after == tokenizer.tokenize("model slide") == in_sentence
+
+
+def test_prompt_words_are_whole_pieces():
+    tokenizer = train_tokenizer(TINY_TEXTS * 4, vocab_size=400)
+    prompt = PromptTexts().prune  # in every example the model reads, so weighed as often
+    assert len(tokenizer.tokenize(prompt)) <= len(prompt.split()) + 2
+    assert tokenizer.tokenize("You are a helpful assistant.")[-2:] == ["\u2581assistant", "."]
 
 
 def test_saved_tokenizer_and_tied_embeddings(tmp_path):

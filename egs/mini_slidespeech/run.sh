@@ -5,7 +5,9 @@
 #   0  synthesise the corpus (espeak-ng): download/mini_slidespeech/{train,dev,test}
 #   1  manifests and cuts with slide context: -> data/{manifests,cuts,<split>}
 #   2  a tiny Qwen2-Audio (sentencepiece trained on data/train/text): -> exp/tiny_init
-#  10  train it from scratch (sap2-train, every weight) -> exp/<tag>/final
+#   3  with --lm-steps N > 0: pretrain its language model on text, to copy words from
+#      its prompt as the real model's LLM does (local/pretrain_lm.py): -> exp/tiny_lm
+#  10  train it on speech (sap2-train, every weight) -> exp/<tag>/final
 #  20  decode the test set: no context; full context (window 1); SAP² two-stage with
 #      speech-driven pooling (window 2); the same with mean pooling
 #  21  score (SlideSpeech protocol) with ../slidespeech/local/score.sh
@@ -28,6 +30,7 @@ num_slides=3                # slides of OCR context around the current one
 exp_tag=
 nj=2
 train_threads=2             # torch threads of training (path.sh sets 1 for parallel jobs)
+lm_steps=0                  # text pretraining steps of stage 3 (0: no pretraining)
 
 help_message=$(cat <<EOF2
 Usage: $0 [options]
@@ -36,7 +39,7 @@ Usage: $0 [options]
   --seed N             corpus seed (default ${seed})
   --train-talks N --test-talks N   corpus size (default ${train_talks}, ${test_talks})
   --model-config FILE  (default ${model_config});  --train-config FILE (default ${train_config})
-  --train-args "..."   more sap2-train options
+  --train-args "..."   more sap2-train options;  --lm-steps N text pretraining steps (default ${lm_steps})
   --num-slides N       slides of context (default ${num_slides});  --nj N decoding jobs
 EOF2
 )
@@ -81,13 +84,21 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
   python -m sap2.model.tiny --out exp/tiny_init --texts data/train/text --config "${model_config}"
 fi
 
+init_dir=exp/tiny_init
+[ "${lm_steps}" -eq 0 ] || init_dir=exp/tiny_lm
+if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ] && [ "${lm_steps}" -gt 0 ]; then
+  log "Stage 3: text pretraining of the language model: exp/tiny_init -> exp/tiny_lm"
+  OMP_NUM_THREADS=${train_threads} python local/pretrain_lm.py --model-dir exp/tiny_init \
+    --cuts data/cuts/train.jsonl.gz --out exp/tiny_lm --steps "${lm_steps}"
+fi
+
 if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
-  log "Stage 10: training from scratch: data/cuts/train.jsonl.gz -> ${exp_dir}"
+  log "Stage 10: training on speech from ${init_dir}: data/cuts/train.jsonl.gz -> ${exp_dir}"
   mkdir -p "${exp_dir}"
   echo "cd $PWD && ${invocation} --stage 10 --stop-stage 10" > "${exp_dir}/run.sh"
   OMP_NUM_THREADS=${train_threads} utils/train.sh --ngpu 0 --cmd "${train_cmd}" "${exp_dir}" \
     --config "${train_config}" \
-    --model-dir exp/tiny_init --train-cuts data/cuts/train.jsonl.gz ${train_args}
+    --model-dir "${init_dir}" --train-cuts data/cuts/train.jsonl.gz ${train_args}
 fi
 
 if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then

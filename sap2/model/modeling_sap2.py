@@ -111,7 +111,9 @@ class Sap2ForConditionalGeneration(Qwen2AudioForConditionalGeneration):
         frame_mask = torch.arange(positions, device=tower.device)[None, :] < conv_lengths[:, None]
         attention_mask = create_bidirectional_mask(
             config=tower.config,
-            inputs_embeds=torch.zeros(len(frame_mask), positions, 1, dtype=tower.dtype),
+            inputs_embeds=torch.zeros(
+                len(frame_mask), positions, 1, dtype=tower.dtype, device=tower.device
+            ),
             attention_mask=frame_mask.long(),
         )
         hidden = tower(input_features.to(tower.device), attention_mask=attention_mask)

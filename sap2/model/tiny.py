@@ -43,11 +43,14 @@ logger = logging.getLogger(__name__)
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 AUDIO_TOKENS = ["<|audio_bos|>", "<|audio_eos|>", "<|AUDIO|>"]
+# The text of Qwen2-Audio's chat template around the special tokens.
+CHAT_TEMPLATE_WORDS = ["system", "You are a helpful assistant.", "user", "Audio 1:", "assistant"]
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:
-    """A sentencepiece BPE tokenizer trained on ``texts`` (and the SAP² prompts), with
-    byte fallback for unseen characters and Qwen2-Audio's special tokens.
+    """A sentencepiece BPE tokenizer trained on ``texts`` and, as often, on the SAP²
+    prompts and the chat template's words, with byte fallback for unseen characters and
+    Qwen2-Audio's special tokens.
 
     The trained pieces and merges run on the ``tokenizers`` backend, so the processor
     saves and loads the tokenizer like any Hugging Face one. Every text segment gets
@@ -56,8 +59,12 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenize
     as in a transcript, which a model trained from scratch needs to learn to copy it.
     ``vocab_size`` counts the 256 byte pieces; a small corpus may give fewer pieces.
     """
+    texts = list(texts)
     prompts = PromptTexts()
-    sentences = [*texts, prompts.transcribe, prompts.transcribe_context, prompts.prune]
+    # Every example the model reads holds the chat turns and a task prompt: weigh them
+    # as often as the texts, so that their words become whole pieces (short prompts).
+    fixed = [*CHAT_TEMPLATE_WORDS, prompts.transcribe, prompts.transcribe_context, prompts.prune]
+    sentences = texts + fixed * max(1, len(texts))
     with tempfile.TemporaryDirectory() as tmp:
         model_file = Path(tmp) / "spm.model"
         with model_file.open("wb") as writer:

@@ -77,6 +77,13 @@ NOISE = ["|", "~", "o", "ll", "..", "-", "x", "ii", "©", "•"]
 SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
 HELD_OUT_TERMS = 35  # terms of each held-out split (dev, test)
 HELD_OUT_REAL = 10  # real rare words among the 2 x 35 held-out terms
+# Spellings of the same sound; "k" only as "c" before a, o, u (see respellings).
+SAME_SOUND = {c: [c + c] for c in "bdglmnprtz"} | {
+    "f": ["ph", "ff"],
+    "k": ["c", "ck"],
+    "x": ["ks", "cks"],
+    "s": ["ss"],
+}
 
 
 def invented_words(rng: random.Random, count: int) -> list[str]:
@@ -86,6 +93,41 @@ def invented_words(rng: random.Random, count: int) -> list[str]:
         word = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3)))
         words[word + rng.choice(["n", "r", "s", "x", "l", ""])] = None
     return list(words)
+
+
+def respellings(rng: random.Random, word: str, count: int) -> list[str]:
+    """``word`` and up to ``count - 1`` other spellings of the same sound: one or two
+    letters changed by :data:`SAME_SOUND` (``f`` as ``ph``, ``k`` as ``c`` before a back
+    vowel, doubled consonants inside the word, ``x`` as ``ks``)."""
+    spellings = {word: None}
+    for _ in range(20 * count):
+        if len(spellings) == count:
+            break
+        letters = list(word)
+        for _ in range(rng.randint(1, 2)):
+            i = rng.randrange(len(letters))
+            options = [
+                o for o in SAME_SOUND.get(letters[i], ())
+                if (i > 0 or o in ("ph", "c"))  # a word starts with one letter
+                and (letters[i] != "k" or word[i + 1 : i + 2] in ("a", "o", "u"))
+            ]  # fmt: skip
+            if options:
+                letters[i] = rng.choice(options)
+        spellings["".join(letters)] = None
+    return list(spellings)
+
+
+def take_terms(pool: list[tuple[int, str]], count: int) -> list[str]:
+    """Remove and return the spellings of ``count`` different families from ``pool``
+    (``(family, spelling)`` pairs), taken in order (fewer when the pool runs out)."""
+    taken: dict[int, str] = {}
+    for item in list(pool):
+        if len(taken) == count:
+            break
+        if item[0] not in taken:
+            taken[item[0]] = item[1]
+            pool.remove(item)
+    return list(taken.values())
 
 
 def ocr_line(rng: random.Random, words: list[str]) -> str:
@@ -195,6 +237,12 @@ def main() -> None:
     parser.add_argument("--slides-per-talk", type=int, default=4)
     parser.add_argument("--utts-per-slide", type=int, default=5)
     parser.add_argument("--terms-per-talk", type=int, default=10)
+    parser.add_argument(
+        "--spellings-per-term",
+        type=int,
+        default=4,
+        help="training talks that share a term, each with its own spelling",
+    )
     parser.add_argument("--nj", type=int, default=2, help="parallel espeak-ng processes")
     args = parser.parse_args()
     if shutil.which("espeak-ng") is None:
@@ -204,14 +252,21 @@ def main() -> None:
     real = list(REAL_RARE_WORDS)
     rng.shuffle(real)
     held_out_invented = 2 * HELD_OUT_TERMS - HELD_OUT_REAL
-    invented = invented_words(rng, held_out_invented + args.train_talks * args.terms_per_talk)
-    # Disjoint term pools: dev and test terms never appear in training text. Every
-    # training talk has terms of its own, so that memorising the spelling of a term does
-    # not pay and the model has to learn to read it from the context.
+    train_real = real[HELD_OUT_REAL:]
+    slots = args.train_talks * args.terms_per_talk
+    invented = invented_words(rng, held_out_invented + slots)
+    # Disjoint term pools: dev and test terms never appear in training text. The training
+    # terms come in families of words that sound the same but are spelled differently
+    # (one spelling per talk), so that the audio alone cannot tell a model how to spell
+    # a term and memorising spellings does not pay: it has to read them from the context.
     held_out = invented[:held_out_invented] + real[:HELD_OUT_REAL]
     rng.shuffle(held_out)
-    train_pool = invented[held_out_invented:] + real[HELD_OUT_REAL:]
-    rng.shuffle(train_pool)
+    train_terms = [(-1 - n, word) for n, word in enumerate(train_real)]
+    for family, word in enumerate(invented[held_out_invented:]):
+        if len(train_terms) >= slots:
+            break
+        train_terms += [(family, s) for s in respellings(rng, word, args.spellings_per_term)]
+    rng.shuffle(train_terms)
     split_pools = {"dev": held_out[:HELD_OUT_TERMS], "test": held_out[HELD_OUT_TERMS:]}
     talks_per_split = {"train": args.train_talks, "dev": args.dev_talks, "test": args.test_talks}
     out = Path(args.out)
@@ -220,7 +275,7 @@ def main() -> None:
             talks = {}
             for n in range(num_talks):
                 if split == "train":
-                    terms = train_pool[n * args.terms_per_talk : (n + 1) * args.terms_per_talk]
+                    terms = take_terms(train_terms, args.terms_per_talk)
                 else:
                     terms = rng.sample(split_pools[split], args.terms_per_talk)
                 talk_id = f"{split}{n + 1:03d}"
