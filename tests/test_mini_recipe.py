@@ -40,9 +40,11 @@ def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
     for tag in tags:
         scoring = exp / f"decode_{tag}" / "test" / "scoring"
         assert (scoring / "wer.txt").read_text().startswith("WER: error_rate=")
-    use = (exp / "context_use_test.txt").read_text().splitlines()
-    assert [line.split("\t")[0] for line in use[1:]] == ["right", "wrong", "none"]
-    assert all(float(line.split("\t")[1]) > 0 for line in use[1:])
+    use = [line.split("\t") for line in (exp / "context_use_test.txt").read_text().splitlines()]
+    assert [row[:2] for row in use[2:]] == [
+        ["none", "-"], ["right", "1"], ["wrong", "1"], ["right", "2"], ["wrong", "2"],
+    ]  # fmt: skip
+    assert all(float(row[2]) > 0 and 0 <= float(row[3]) <= 1 for row in use[2:])
     results = (recipe / "RESULTS.md").read_text()
     assert all(f"| {tag} | test |" in results for tag in tags)
     assert "| pruning precision | context tokens |" in results

@@ -11,8 +11,9 @@
 #  20  decode the test set: no context; full context (window 1); SAP² two-stage with
 #      speech-driven pooling (window 2); the same with mean pooling
 #  21  score (SlideSpeech protocol) with ../slidespeech/local/score.sh
-#  22  does the model read its context? teacher-forced loss with the right, wrong and
-#      no keywords (local/context_use.py) -> exp/<tag>/context_use_<set>.txt
+#  22  does the model read its context? teacher-forced loss and term-piece accuracy with
+#      the right, wrong and no keywords, windows 1 and 2 (local/context_use.py)
+#      -> exp/<tag>/context_use_<set>.txt
 #  30  RESULTS.md (the results table) and RESULTS.png
 set -euo pipefail
 
@@ -124,7 +125,7 @@ if [ "${stage}" -le 22 ] && [ "${stop_stage}" -ge 22 ]; then
   log "Stage 22: context use (teacher-forced loss): ${exp_dir}/final -> ${exp_dir}/context_use_<set>.txt"
   for split in ${test_sets}; do
     python local/context_use.py --model-dir "${exp_dir}/final" --cuts "data/cuts/${split}.jsonl.gz" \
-      --out "${exp_dir}/context_use_${split}.txt"
+      --out "${exp_dir}/context_use_${split}.txt" --windows 1 2
   done
 fi
 

@@ -6,11 +6,14 @@ target token) is measured three times: transcription with the terms it says as t
 keyword list (the list a perfect pruning stage would give), with as many other terms of
 the test set instead, and without context. A model that copies terms from its context
 scores "right" well below "none"; one that ignores the context scores all three alike.
-Decoding can still miss every term while this shows a partial use of the context.
+Decoding can still miss every term while this shows a partial use of the context, so the
+teacher-forced accuracy of the terms' pieces is given too: of their first pieces (which
+context word to copy) and of their later pieces (continuing a copy). Keyword lists are
+measured at each SAP window given (1: as they are; 2: pooled two to one).
 
 Usage:
   python local/context_use.py --model-dir exp/sap2_train/final --cuts data/cuts/test.jsonl.gz \\
-      --out exp/sap2_train/context_use.txt
+      --out exp/sap2_train/context_use.txt --windows 1 2
 """
 
 import argparse
@@ -28,46 +31,86 @@ from sap2.model.processor import Example, encode_batch
 from sap2.model.prompts import Task
 
 
+def measure(model, processor, example: Example, terms: list[str]) -> tuple[float, list, list]:
+    """Loss per target token and, for each piece of the terms in the transcript, whether
+    the argmax prediction is right: (loss, first pieces, later pieces)."""
+    batch = encode_batch(processor, [example], True)
+    with torch.no_grad():
+        packed = model.pack_inputs(
+            batch["input_ids"], batch["attention_mask"], batch["input_features"],
+            batch["feature_attention_mask"], batch["labels"],
+        )  # fmt: skip
+        out = model(
+            inputs_embeds=packed.inputs_embeds, attention_mask=packed.attention_mask,
+            position_ids=packed.position_ids, labels=packed.labels,
+        )  # fmt: skip
+    labels = packed.labels[0]
+    positions = (labels != -100).nonzero().flatten().tolist()
+    pieces = processor.tokenizer.convert_ids_to_tokens([int(labels[p]) for p in positions])
+    words = example.transcript.split()
+    first, later, word = [], [], -1
+    for position, piece in zip(positions, pieces, strict=True):
+        word += piece.startswith("\u2581")  # sentencepiece's word-boundary mark
+        if 0 <= word < len(words) and words[word] in terms:
+            right = int(out.logits[0, position - 1].argmax()) == int(labels[position])
+            (first if piece.startswith("\u2581") else later).append(right)
+    return float(out.loss), first, later
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--model-dir", required=True, help="trained model folder (EXP/final)")
     parser.add_argument("--cuts", required=True, help="test cuts with the 'ocr_keywords' field")
-    parser.add_argument("--out", required=True, help="text file for the three mean losses")
-    parser.add_argument("--window", type=int, default=1, help="SAP window size")
+    parser.add_argument("--out", required=True, help="output table (text)")
+    parser.add_argument("--windows", type=int, nargs="+", default=[1], help="SAP windows")
     parser.add_argument("--seed", type=int, default=0, help="seed of the wrong keywords")
     args = parser.parse_args()
     if not (Path(args.model_dir) / "config.json").is_file():
         sys.exit(f"context_use.py: {args.model_dir}: no trained model (config.json)")
     if not Path(args.cuts).is_file():
         sys.exit(f"context_use.py: {args.cuts}: no such cuts manifest")
-    model, processor = load_sap2_model(args.model_dir, sap_window_size=args.window)
+    model, processor = load_sap2_model(args.model_dir)
     model.eval()
     cuts = CutSet.from_file(args.cuts).to_eager()
     all_terms = sorted({t.lower() for cut in cuts for t in cut.custom.get("ocr_keywords", [])})
     rng = random.Random(args.seed)
-    losses: dict[str, list[float]] = {"right": [], "wrong": [], "none": []}
+    rows: dict[tuple[str, str], list] = {}
+    count = 0
     for cut in cuts:
         text = cut.supervisions[0].text or ""
         said = [t.lower() for t in cut.custom.get("ocr_keywords", []) if t.lower() in text.split()]
         if not said:
             continue
+        count += 1
         others = [t for t in all_terms if t not in said]
         wrong = rng.sample(others, min(len(said), len(others)))
         audio = load_audio(cut)
-        for name, task, keywords in (
-            ("right", Task.TRANSCRIBE_CONTEXT, said),
-            ("wrong", Task.TRANSCRIBE_CONTEXT, wrong),
-            ("none", Task.TRANSCRIBE, []),
-        ):
-            batch = encode_batch(processor, [Example(audio, task, keywords, text)], True)
-            with torch.no_grad():
-                losses[name].append(float(model(**batch).loss))
-    if not losses["right"]:
+        conditions = [("none", "-", Example(audio, Task.TRANSCRIBE, [], text))]
+        for window in args.windows:
+            for name, keywords in (("right", said), ("wrong", wrong)):
+                example = Example(audio, Task.TRANSCRIBE_CONTEXT, keywords, text)
+                conditions.append((name, str(window), example))
+        for name, window, example in conditions:
+            if model.context_pooling is not None and window != "-":
+                model.context_pooling.window_size = int(window)
+            loss, first, later = measure(model, processor, example, said)
+            row = rows.setdefault((name, window), [[], [], []])
+            row[0].append(loss)
+            row[1] += first
+            row[2] += later
+    if not count:
         sys.exit(f"context_use.py: {args.cuts}: no utterance says a term of its slide")
-    lines = [f"utterances with a slide term: {len(losses['right'])}, window {args.window}"]
-    lines += [f"{name}\t{sum(v) / len(v):.3f}" for name, v in losses.items()]
+    lines = [
+        f"utterances with a slide term: {count}",
+        "keywords\twindow\tloss\tfirst pieces right\tlater pieces right",
+    ]
+    for (name, window), (losses, first, later) in rows.items():
+        lines.append(
+            f"{name}\t{window}\t{sum(losses) / len(losses):.3f}\t"
+            f"{sum(first) / max(1, len(first)):.2f}\t{sum(later) / max(1, len(later)):.2f}"
+        )
     atomic_write_text(args.out, "\n".join(lines) + "\n")
     print("\n".join(lines))
 

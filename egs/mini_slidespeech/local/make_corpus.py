@@ -7,7 +7,9 @@ lecture sentences over a few hundred common words that use some of the current s
 terms, or none, spoken by espeak-ng with several voices, speeds and pitches (16 kHz).
 The terms of dev and test talks never occur in training text, so only the context can
 tell a model how to spell them: pronounceable invented words and real rare words, made
-here (nothing is downloaded). Deterministic for a seed.
+here (nothing is downloaded). The invented training terms come in families of words
+that sound alike but are spelled differently, one spelling per talk, so that in training
+too the spelling of a term is on its slide, not in its sound. Deterministic for a seed.
 
 Writes the SlideSpeech layout that ``sap2-prepare slidespeech`` reads:
 ``<split>/wav/lecture/<talk>.wav`` and ``<split>/{segments,text,keywords,slides}``.
