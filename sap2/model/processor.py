@@ -129,26 +129,35 @@ def encode_batch(
     if not with_targets:
         return BatchFeature(dict(batch))
 
-    tokenizer = processor.tokenizer
-    end_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    sequences, labels = [], []
-    for i, ex in enumerate(examples):
-        prompt = batch["input_ids"][i][batch["attention_mask"][i].bool()].tolist()
-        target = tokenizer(
-            target_text(ex.task, ex.transcript, ex.keywords), add_special_tokens=False
-        )["input_ids"] + [end_id]
-        sequences.append(prompt + target)
-        labels.append([IGNORE_INDEX] * len(prompt) + target)
-    length = max(len(s) for s in sequences)
-    pad_id = tokenizer.pad_token_id
+    prompt_ids = [
+        batch["input_ids"][i][batch["attention_mask"][i].bool()].tolist()
+        for i in range(len(examples))
+    ]
+    targets = [target_text(ex.task, ex.transcript, ex.keywords) for ex in examples]
     return BatchFeature(
         {
-            "input_ids": torch.tensor([s + [pad_id] * (length - len(s)) for s in sequences]),
-            "attention_mask": torch.tensor(
-                [[1] * len(s) + [0] * (length - len(s)) for s in sequences]
-            ),
-            "labels": torch.tensor([lab + [IGNORE_INDEX] * (length - len(lab)) for lab in labels]),
+            **append_targets(processor.tokenizer, prompt_ids, targets),
             "input_features": batch["input_features"],
             "feature_attention_mask": batch["feature_attention_mask"],
         }
     )
+
+
+def append_targets(
+    tokenizer, prompt_ids: Sequence[list[int]], targets: Sequence[str]
+) -> dict[str, torch.Tensor]:
+    """Each prompt's token ids followed by its target's and ``<|im_end|>``, right-padded:
+    ``input_ids``, ``attention_mask`` and ``labels`` (-100 over prompts and padding)."""
+    end_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    sequences, labels = [], []
+    for prompt, text in zip(prompt_ids, targets, strict=True):
+        target = tokenizer(text, add_special_tokens=False)["input_ids"] + [end_id]
+        sequences.append(prompt + target)
+        labels.append([IGNORE_INDEX] * len(prompt) + target)
+    length = max(len(s) for s in sequences)
+    pad_id = tokenizer.pad_token_id
+    return {
+        "input_ids": torch.tensor([s + [pad_id] * (length - len(s)) for s in sequences]),
+        "attention_mask": torch.tensor([[1] * len(s) + [0] * (length - len(s)) for s in sequences]),
+        "labels": torch.tensor([lab + [IGNORE_INDEX] * (length - len(lab)) for lab in labels]),
+    }

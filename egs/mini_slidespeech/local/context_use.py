@@ -67,6 +67,8 @@ def main() -> None:
     parser.add_argument("--windows", type=int, nargs="+", default=[1], help="SAP windows")
     parser.add_argument("--seed", type=int, default=0, help="seed of the wrong keywords")
     args = parser.parse_args()
+    if min(args.windows) < 1:
+        sys.exit(f"context_use.py: --windows must be >= 1, got {args.windows}")
     if not (Path(args.model_dir) / "config.json").is_file():
         sys.exit(f"context_use.py: {args.model_dir}: no trained model (config.json)")
     if not Path(args.cuts).is_file():

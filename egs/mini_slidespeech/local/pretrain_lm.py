@@ -30,7 +30,7 @@ from make_corpus import invented_words
 from tqdm import tqdm
 
 from sap2.model.loading import load_sap2_model
-from sap2.model.processor import IGNORE_INDEX
+from sap2.model.processor import append_targets
 from sap2.model.prompts import PromptTexts, Task, heard_keywords, target_text
 
 TASKS = (Task.TRANSCRIBE_CONTEXT, Task.TRANSCRIBE_CONTEXT, Task.PRUNE)  # 2 : 1
@@ -52,23 +52,12 @@ def text_example(cut, rng: random.Random) -> tuple[Task, list[str], str]:
 
 def encode(processor, examples, prompts: PromptTexts) -> dict[str, torch.Tensor]:
     """Token ids, attention mask and labels (the target and <|im_end|> only), right-padded."""
-    tokenizer = processor.tokenizer
-    end_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    sequences, labels = [], []
-    for task, context, target in examples:
+    prompt_ids = []
+    for task, context, _ in examples:
         messages = [{"role": "user", "content": prompts.user_prompt(task, context)}]
         prompt = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        target_ids = tokenizer(target, add_special_tokens=False)["input_ids"] + [end_id]
-        sequences.append(prompt_ids + target_ids)
-        labels.append([IGNORE_INDEX] * len(prompt_ids) + target_ids)
-    length = max(len(s) for s in sequences)
-    pad = tokenizer.pad_token_id
-    return {
-        "input_ids": torch.tensor([s + [pad] * (length - len(s)) for s in sequences]),
-        "attention_mask": torch.tensor([[1] * len(s) + [0] * (length - len(s)) for s in sequences]),
-        "labels": torch.tensor([x + [IGNORE_INDEX] * (length - len(x)) for x in labels]),
-    }
+        prompt_ids.append(processor.tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    return append_targets(processor.tokenizer, prompt_ids, [target for _, _, target in examples])
 
 
 def main() -> None:
@@ -84,6 +73,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.steps < 1 or args.batch_size < 1:
+        sys.exit(f"pretrain_lm.py: --steps and --batch-size must be >= 1, got {args.steps}, "
+                 f"{args.batch_size}")  # fmt: skip
     if not (Path(args.model_dir) / "config.json").is_file():
         sys.exit(f"pretrain_lm.py: {args.model_dir}: no model (config.json)")
     if not Path(args.cuts).is_file():
