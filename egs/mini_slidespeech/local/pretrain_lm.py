@@ -48,11 +48,8 @@ def text_example(cut, rng: random.Random) -> tuple[Task, list[str], str]:
         context = candidates = list(names.values())
         rng.shuffle(context)
     picked = set(rng.sample(candidates, rng.randint(1, min(3, len(candidates)))))
-    return (
-        Task.PRUNE,
-        context,
-        target_text(Task.PRUNE, keywords=[w for w in candidates if w in picked]),
-    )
+    keywords = [w for w in candidates if w in picked]  # in context order, as pruning writes
+    return Task.PRUNE, context, target_text(Task.PRUNE, keywords=keywords)
 
 
 def encode(processor, examples, prompts: PromptTexts) -> dict[str, torch.Tensor]:
@@ -73,7 +70,9 @@ def continuation_pieces(tokenizer) -> torch.Tensor:
     return torch.tensor([not p.startswith("\u2581") and p not in special for p in pieces])
 
 
-def copied_later_pieces(logits: torch.Tensor, labels: torch.Tensor, later: torch.Tensor):
+def copied_later_pieces(
+    logits: torch.Tensor, labels: torch.Tensor, later: torch.Tensor
+) -> tuple[int, int]:
     """(right, total): argmax predictions of the target's word-continuing pieces."""
     predicted, targets = logits[:, :-1].argmax(-1), labels[:, 1:]
     scored = (targets != -100) & later[targets.clamp_min(0)]
