@@ -11,9 +11,10 @@ terms alone in random order, with every term renamed to a fresh random word; the
 is one to three of those words. Without audio, which words are picked cannot be
 predicted, so the loss teaches only the copy itself: once a word's first piece is
 written, its later pieces can only come from the context. The targets hold no
-sentences, so the model does not learn to write transcripts it has not heard. As in
-stage 10, each step draws a SAP window (``--windows``, 1 and 2); without audio, a
-window's pooled vector is the mean of its pieces. Only training text is used.
+sentences, so the model does not learn to write transcripts it has not heard. With
+``--windows 1 2``, each step draws a SAP window as stage 10 does (default: window 1
+only); without audio, a window's pooled vector is the mean of its pieces. Only training
+text is used.
 
 Usage:
   python local/pretrain_lm.py --model-dir exp/tiny_init --cuts data/cuts/train.jsonl.gz \\
@@ -105,6 +106,7 @@ def main() -> None:
         sys.exit(f"pretrain_lm.py: {args.cuts}: no such cuts manifest")
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
+    window_rng = random.Random(args.seed + 1)  # (the examples do not depend on --windows)
     model, processor = load_sap2_model(args.model_dir)
     model.train()
     cuts = [c for c in CutSet.from_file(args.cuts) if c.custom and c.custom.get("ocr_keywords")]
@@ -124,7 +126,7 @@ def main() -> None:
     for step in progress:
         examples = [text_example(rng.choice(cuts), rng) for _ in range(args.batch_size)]
         if model.context_pooling is not None:
-            model.context_pooling.window_size = rng.choice(args.windows)
+            model.context_pooling.window_size = window_rng.choice(args.windows)
         batch = encode(processor, examples, prompts)
         packed = model.pack_inputs(
             batch["input_ids"], batch["attention_mask"], labels=batch["labels"]
