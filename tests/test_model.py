@@ -11,7 +11,7 @@ from transformers import Qwen2AudioForConditionalGeneration
 from sap2 import sap_pool
 from sap2.model.configuration_sap2 import Sap2Config
 from sap2.model.loading import load_sap2_model
-from sap2.model.modeling_sap2 import IGNORE_INDEX
+from sap2.model.modeling_sap2 import IGNORE_INDEX, audio_ctc_loss
 from sap2.model.processor import Example, encode_batch
 from sap2.model.prompts import Task
 
@@ -133,6 +133,55 @@ def test_loss_equals_cross_entropy_by_hand(loaded):
                 count += 1
     assert count == int((batch["labels"] != IGNORE_INDEX).sum())
     assert out.loss.item() == pytest.approx(total / count, rel=1e-5)
+
+
+def ctc_nll_by_hand(log_probs: torch.Tensor, target: list[int], blank: int) -> float:
+    """-log P(target) summed over CTC alignments (the alpha recursion), (T, V) input."""
+    states = [blank]
+    for token in target:
+        states += [token, blank]
+    alpha = [-math.inf] * len(states)
+    alpha[0] = float(log_probs[0, blank])
+    alpha[1] = float(log_probs[0, target[0]])
+    for t in range(1, len(log_probs)):
+        new = []
+        for s, token in enumerate(states):
+            paths = alpha[s : s + 1] + alpha[max(s - 1, 0) : s]
+            if s >= 2 and token != blank and token != states[s - 2]:
+                paths.append(alpha[s - 2])
+            new.append(torch.logsumexp(torch.tensor(paths), 0).item() + float(log_probs[t, token]))
+        alpha = new
+    return -torch.logsumexp(torch.tensor(alpha[-2:]), 0).item()
+
+
+def test_ctc_loss_is_mixed_in_and_equals_the_alpha_recursion(tiny_model_dir):
+    model, processor = load_sap2_model(tiny_model_dir, sap_window_size=2)
+    blank = processor.tokenizer.pad_token_id
+    batch = encode_batch(processor, EXAMPLES, with_targets=True, with_ctc_labels=True)
+    transcript = processor.tokenizer("the dog", add_special_tokens=False)["input_ids"]
+    assert batch["ctc_labels"][2].tolist()[: len(transcript)] == transcript
+    assert (batch["ctc_labels"][1] == IGNORE_INDEX).all()  # a pruning example: no words
+    examples = [EXAMPLES[0], EXAMPLES[2]]  # CTC needs a transcript per item
+    batch = encode_batch(processor, examples, with_targets=True, with_ctc_labels=True)
+    with torch.no_grad():
+        lm_only = model.eval()(**batch).loss  # ctc_weight 0: ctc_labels are ignored
+        model.config.ctc_weight, model.config.ctc_blank_token_id = 0.25, blank
+        mixed = model(**batch).loss
+        features, lengths = model.encode_audio(
+            batch["input_features"], batch["feature_attention_mask"]
+        )
+        log_probs = torch.log_softmax(model.lm_head(features).double(), dim=-1)
+    by_hand = []
+    for b, example in enumerate(examples):
+        target = processor.tokenizer(example.transcript, add_special_tokens=False)["input_ids"]
+        by_hand.append(ctc_nll_by_hand(log_probs[b, : lengths[b]], target, blank) / len(target))
+    assert mixed.item() == pytest.approx(0.75 * lm_only.item() + 0.25 * np.mean(by_hand), rel=1e-4)
+    with pytest.raises(ValueError, match="one audio per batch item: 1 audios, 2 transcripts"):
+        audio_ctc_loss(log_probs[:1], lengths[:1], batch["ctc_labels"], blank)
+    with pytest.raises(ValueError, match=r"ctc_weight must be in \[0, 1\)"):
+        Sap2Config(ctc_weight=1.0).check_sap_settings()
+    with pytest.raises(ValueError, match="needs ctc_blank_token_id"):
+        Sap2Config(ctc_weight=0.3).check_sap_settings()
 
 
 def test_modes_and_windows(tiny_model_dir, loaded):

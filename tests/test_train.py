@@ -54,6 +54,8 @@ def test_config_yaml_then_command_line(tmp_path):
         )
     with pytest.raises(InputError, match="p_long_context must be in"):
         parse("--model-dir", "m", "--train-cuts", "c", "--p-long-context", "1.5")
+    with pytest.raises(InputError, match=r"ctc_weight must be in \[0, 1\), got 1.0"):
+        parse("--model-dir", "m", "--train-cuts", "c", "--ctc-weight", "1")
 
 
 def test_training_examples_mix_tasks_and_drop_context(train_cuts):

@@ -111,6 +111,9 @@ def train(args: argparse.Namespace) -> int:
         dtype=torch.bfloat16 if torch.cuda.is_available() and config.bf16 != "false" else None,
     )  # fmt: skip
     model.config.use_cache = False
+    if config.ctc_weight > 0:
+        model.config.ctc_weight = config.ctc_weight
+        model.config.ctc_blank_token_id = processor.tokenizer.pad_token_id
     if config.lora_rank > 0:
         model = apply_lora(
             model, rank=config.lora_rank, alpha=config.lora_alpha, dropout=config.lora_dropout,
@@ -127,7 +130,12 @@ def train(args: argparse.Namespace) -> int:
         model=model,
         args=training_arguments(config, max_steps),
         train_cuts=cuts,
-        dataset=Sap2Dataset(processor, TrainingExamples(config), with_targets=True),
+        dataset=Sap2Dataset(
+            processor,
+            TrainingExamples(config),
+            with_targets=True,
+            with_ctc_labels=config.ctc_weight > 0,
+        ),  # fmt: skip
         max_duration=config.max_duration,
         num_buckets=config.num_buckets,
         num_workers=config.num_workers,

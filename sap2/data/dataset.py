@@ -65,6 +65,8 @@ class Sap2Dataset(torch.utils.data.Dataset):
       to_example: builds the example of a cut (e.g. :func:`fixed_task_example`).
       with_targets: add targets and labels (training) or not (decoding).
       prompts: prompt texts (default: those of the SAP² public code).
+      with_ctc_labels: add the transcripts' token ids as ``ctc_labels`` (training with
+        the model's ``ctc_weight`` > 0).
     Returns (per batch):
       the :func:`~sap2.model.processor.encode_batch` tensors plus ``cut_ids``.
     """
@@ -75,16 +77,20 @@ class Sap2Dataset(torch.utils.data.Dataset):
         to_example: CutToExample,
         with_targets: bool,
         prompts: PromptTexts | None = None,
+        with_ctc_labels: bool = False,
     ) -> None:
         self.processor = processor
         self.to_example = to_example
         self.with_targets = with_targets
         self.prompts = prompts
+        self.with_ctc_labels = with_ctc_labels
 
     def __getitem__(self, cuts: CutSet) -> dict:
         cuts = cuts.sort_by_duration()
         examples = [self.to_example(cut, load_audio(cut)) for cut in cuts]
-        batch = encode_batch(self.processor, examples, self.with_targets, self.prompts)
+        batch = encode_batch(
+            self.processor, examples, self.with_targets, self.prompts, self.with_ctc_labels
+        )
         batch["cut_ids"] = [cut.id for cut in cuts]
         return batch
 

@@ -32,6 +32,14 @@ class Sap2Config(Qwen2AudioConfig):
     context_start_token_id, context_end_token_id (`int`, *optional*):
         Ids of `<|startofcontext|>` and `<|endofcontext|>`, set when the tokens are added
         to the tokenizer (see :func:`sap2.model.processor.add_context_tokens`).
+    ctc_weight (`float`, defaults to 0.0):
+        Weight of an auxiliary CTC loss in training (ESPnet's hybrid CTC/attention):
+        the projected audio features are classified by the LM head into the tokens of the
+        transcript, so that an audio encoder trained from scratch learns which sounds make
+        which tokens. The loss is ``(1 - ctc_weight) * LM loss + ctc_weight * CTC loss``.
+        0 (no CTC) for pretrained encoders such as Qwen2-Audio's.
+    ctc_blank_token_id (`int`, *optional*):
+        The CTC blank: a token that never occurs in transcripts (the pad token).
     """
 
     model_type = "sap2_qwen2_audio"
@@ -41,6 +49,8 @@ class Sap2Config(Qwen2AudioConfig):
     sap_mode: str = "speech"
     context_start_token_id: int | None = None
     context_end_token_id: int | None = None
+    ctc_weight: float = 0.0
+    ctc_blank_token_id: int | None = None
 
     def check_sap_settings(self) -> None:
         """Raise ``ValueError`` for settings the model cannot run with (called when the
@@ -50,6 +60,10 @@ class Sap2Config(Qwen2AudioConfig):
             raise ValueError(f"sap_window_size must be >= 1, got {self.sap_window_size}")
         if self.sap_mode not in SAP_MODES:
             raise ValueError(f"sap_mode must be one of {SAP_MODES}, got {self.sap_mode!r}")
+        if not 0 <= self.ctc_weight < 1:
+            raise ValueError(f"ctc_weight must be in [0, 1), got {self.ctc_weight}")
+        if self.ctc_weight > 0 and self.ctc_blank_token_id is None:
+            raise ValueError("ctc_weight > 0 needs ctc_blank_token_id (the pad token id)")
         hidden = self.text_config.hidden_size
         if hidden % self.sap_num_heads:
             raise ValueError(

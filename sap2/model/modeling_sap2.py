@@ -42,12 +42,15 @@ class PackedInputs:
       attention_mask: (B, S) 1 for real positions, 0 for padding.
       position_ids: (B, S) 0, 1, ... over each item's real positions.
       labels: (B, S) target ids, -100 where no loss is taken; None without labels.
+      audio: the projected audio features, (N, T, D), and (N,) their valid lengths, one
+        row per audio (:meth:`Sap2ForConditionalGeneration.encode_audio`); None without.
     """
 
     inputs_embeds: torch.Tensor
     attention_mask: torch.Tensor
     position_ids: torch.Tensor
     labels: torch.Tensor | None
+    audio: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
 @dataclass
@@ -168,7 +171,9 @@ class Sap2ForConditionalGeneration(Qwen2AudioForConditionalGeneration):
                 row_labels[start] = IGNORE_INDEX
                 row_labels[start + n + 1] = IGNORE_INDEX
             rows.append((embeds, row_labels))
-        return _pad_rows(rows, padding_side, with_labels=labels is not None)
+        packed = _pad_rows(rows, padding_side, with_labels=labels is not None)
+        packed.audio = audio
+        return packed
 
     def _split_items(
         self,
@@ -281,6 +286,7 @@ class Sap2ForConditionalGeneration(Qwen2AudioForConditionalGeneration):
         inputs_embeds: torch.Tensor | None = None,
         labels: torch.LongTensor | None = None,
         num_items_in_batch: int | torch.Tensor | None = None,
+        ctc_labels: torch.LongTensor | None = None,
         **kwargs,
     ) -> Qwen2AudioCausalLMOutputWithPast:
         """Run the model. With ``input_features``, the batch is packed first
@@ -290,14 +296,17 @@ class Sap2ForConditionalGeneration(Qwen2AudioForConditionalGeneration):
 
         The loss is the mean cross-entropy of next-token prediction over the positions
         whose label is not -100 (the sum divided by ``num_items_in_batch`` when the
-        Trainer passes it, for exact gradient accumulation).
+        Trainer passes it, for exact gradient accumulation). With ``config.ctc_weight``
+        > 0 and ``ctc_labels`` ((B, L) transcript token ids, -100 padded, one audio per
+        item), it is mixed with the CTC loss of the audio features (:func:`audio_ctc_loss`).
         """
+        audio = None
         if inputs_embeds is None and input_features is not None:
             packed = self.pack_inputs(
                 input_ids, attention_mask, input_features, feature_attention_mask, labels
             )
             inputs_embeds, attention_mask = packed.inputs_embeds, packed.attention_mask
-            position_ids, labels = packed.position_ids, packed.labels
+            position_ids, labels, audio = packed.position_ids, packed.labels, packed.audio
         elif inputs_embeds is None:
             inputs_embeds = self.get_input_embeddings()(input_ids)
         outputs = self.model.language_model(
@@ -310,6 +319,12 @@ class Sap2ForConditionalGeneration(Qwen2AudioForConditionalGeneration):
         loss = None
         if labels is not None:
             loss = causal_lm_loss(logits, labels, num_items_in_batch)
+        weight = self.config.ctc_weight
+        if loss is not None and weight > 0 and ctc_labels is not None and audio is not None:
+            ctc = audio_ctc_loss(
+                self.lm_head(audio[0]), audio[1], ctc_labels, self.config.ctc_blank_token_id
+            )
+            loss = (1 - weight) * loss + weight * ctc
         extra = {k: v for k, v in outputs.items() if k != "last_hidden_state"}
         return Qwen2AudioCausalLMOutputWithPast(
             loss=loss, logits=logits, attention_mask=attention_mask, **extra
@@ -364,6 +379,35 @@ def causal_lm_loss(
         shift_logits, shift_labels, ignore_index=IGNORE_INDEX, reduction="sum"
     )
     return total / num_items_in_batch
+
+
+def audio_ctc_loss(
+    logits: torch.Tensor, lengths: torch.Tensor, targets: torch.Tensor, blank_id: int
+) -> torch.Tensor:
+    """CTC loss of the audio features' token logits against the transcripts, averaged
+    over the target tokens of each utterance, then over the batch (torch's ``"mean"``);
+    alignments that cannot exist (more tokens than frames) count 0.
+
+    Args:
+      logits: (N, T, V), one row per audio (here: per batch item).
+      lengths: (N,) valid frames of each row.
+      targets: (N, L) token ids, -100 after each transcript's end.
+      blank_id: the blank token (never in ``targets``).
+    Raises:
+      ValueError: ``logits`` and ``targets`` have different numbers of rows.
+    """
+    if logits.shape[0] != targets.shape[0]:
+        raise ValueError(
+            f"CTC needs one audio per batch item: {logits.shape[0]} audios, "
+            f"{targets.shape[0]} transcripts"
+        )
+    targets = targets.to(logits.device)
+    valid = targets != IGNORE_INDEX
+    log_probs = nn.functional.log_softmax(logits.float(), dim=-1).transpose(0, 1)  # (T, N, V)
+    return nn.functional.ctc_loss(
+        log_probs, targets.masked_fill(~valid, blank_id), lengths.to(logits.device),
+        valid.sum(-1), blank=blank_id, reduction="mean", zero_infinity=True,
+    )  # fmt: skip
 
 
 def _length_mask(lengths: list[int], width: int, device: torch.device) -> torch.Tensor:

@@ -80,6 +80,7 @@ def encode_batch(
     examples: Sequence[Example],
     with_targets: bool,
     prompts: PromptTexts | None = None,
+    with_ctc_labels: bool = False,
 ) -> BatchFeature:
     """Turn examples into model inputs (a ``BatchFeature``: a dict with ``.to(device)``).
 
@@ -89,7 +90,9 @@ def encode_batch(
 
     Returns:
       ``input_ids``, ``attention_mask`` (B, S); ``input_features`` (B, 128, 3000);
-      ``feature_attention_mask`` (B, 3000); and ``labels`` (B, S) with targets.
+      ``feature_attention_mask`` (B, 3000); ``labels`` (B, S) with targets; and with
+      ``with_ctc_labels`` and targets, ``ctc_labels`` (B, L): the token ids of each
+      transcript, -100 padded (the targets of the model's auxiliary CTC loss).
     Raises:
       ValueError: an utterance is longer than the encoder window (the feature
         extractor's ``chunk_length``, 30 s for Qwen2-Audio), naming its index.
@@ -134,13 +137,21 @@ def encode_batch(
         for i in range(len(examples))
     ]
     targets = [target_text(ex.task, ex.transcript, ex.keywords) for ex in examples]
-    return BatchFeature(
-        {
-            **append_targets(processor.tokenizer, prompt_ids, targets),
-            "input_features": batch["input_features"],
-            "feature_attention_mask": batch["feature_attention_mask"],
-        }
-    )
+    encoded = {
+        **append_targets(processor.tokenizer, prompt_ids, targets),
+        "input_features": batch["input_features"],
+        "feature_attention_mask": batch["feature_attention_mask"],
+    }
+    if with_ctc_labels:
+        encoded["ctc_labels"] = transcript_ids(processor.tokenizer, examples)
+    return BatchFeature(encoded)
+
+
+def transcript_ids(tokenizer, examples: Sequence[Example]) -> torch.Tensor:
+    """(B, L) the token ids of each example's transcript, right-padded with -100."""
+    ids = [tokenizer(ex.transcript, add_special_tokens=False)["input_ids"] for ex in examples]
+    length = max(1, max(len(row) for row in ids))
+    return torch.tensor([row + [IGNORE_INDEX] * (length - len(row)) for row in ids])
 
 
 def append_targets(

@@ -32,6 +32,8 @@ class TrainConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     train_audio_encoder: bool = False
+    # Auxiliary CTC loss on the audio features (0: none; for encoders trained from scratch)
+    ctc_weight: float = 0.0
     # Tasks (proportions, normalised) and context
     task_transcribe: float = 0.1
     task_transcribe_context: float = 0.4
@@ -140,4 +142,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     for name in ("p_no_context", "p_long_context"):
         if not 0 <= getattr(config, name) <= 1:
             raise InputError(f"{name} must be in [0, 1], got {getattr(config, name)}")
+    if not 0 <= config.ctc_weight < 1:
+        raise InputError(f"ctc_weight must be in [0, 1), got {config.ctc_weight}")
     return config
