@@ -11,6 +11,10 @@ teacher-forced accuracy of the terms' pieces is given too: of their first pieces
 context word to copy) and of their later pieces (continuing a copy). Keyword lists are
 measured at each SAP window given (1: as they are; 2: pooled two to one).
 
+For a model trained with an auxiliary CTC loss (``ctc_weight`` > 0), a last line says
+what its audio encoder hears alone: the greedy CTC transcripts (through the LM head) of
+the same utterances, their word error rate, and how many of the terms said they spell.
+
 Usage:
   python local/context_use.py --model-dir exp/sap2_train/final --cuts data/cuts/test.jsonl.gz \\
       --out exp/sap2_train/context_use.txt --windows 1 2
@@ -21,6 +25,8 @@ import random
 import sys
 from pathlib import Path
 
+import jiwer
+import numpy as np
 import torch
 from lhotse import CutSet
 
@@ -57,6 +63,20 @@ def measure(model, processor, example: Example, terms: list[str]) -> tuple[float
     return float(out.loss), first, later
 
 
+def ctc_transcript(model, processor, audio: np.ndarray) -> str:
+    """The greedy CTC transcript of the audio: the LM head's best token per audio frame,
+    repeats merged, blanks dropped."""
+    batch = encode_batch(processor, [Example(audio)], False)
+    with torch.no_grad():
+        features, lengths = model.encode_audio(
+            batch["input_features"], batch["feature_attention_mask"]
+        )
+        best = model.lm_head(features[0, : lengths[0]]).argmax(-1).tolist()
+    blank = model.config.ctc_blank_token_id
+    tokens = [t for i, t in enumerate(best) if t != blank and (i == 0 or t != best[i - 1])]
+    return processor.tokenizer.decode(tokens).strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -80,6 +100,8 @@ def main() -> None:
     rng = random.Random(args.seed)
     rows: dict[tuple[str, str], list] = {}
     count = 0
+    with_ctc = model.config.ctc_weight > 0
+    references, heard, terms_said, terms_heard = [], [], 0, 0
     for cut in cuts:
         text = cut.supervisions[0].text or ""
         said = [t.lower() for t in cut.custom.get("ocr_keywords", []) if t.lower() in text.split()]
@@ -89,6 +111,11 @@ def main() -> None:
         others = [t for t in all_terms if t not in said]
         wrong = rng.sample(others, min(len(said), len(others)))
         audio = load_audio(cut)
+        if with_ctc:
+            references.append(text)
+            heard.append(ctc_transcript(model, processor, audio))
+            terms_said += len(said)
+            terms_heard += sum(t in heard[-1].split() for t in said)
         conditions = [("none", "-", Example(audio, Task.TRANSCRIBE, [], text))]
         for window in args.windows:
             for name, keywords in (("right", said), ("wrong", wrong)):
@@ -112,6 +139,11 @@ def main() -> None:
         lines.append(
             f"{name}\t{window}\t{sum(losses) / len(losses):.3f}\t"
             f"{sum(first) / max(1, len(first)):.2f}\t{sum(later) / max(1, len(later)):.2f}"
+        )
+    if with_ctc:
+        lines.append(
+            f"audio encoder alone (greedy CTC): WER {100 * jiwer.wer(references, heard):.2f}, "
+            f"terms spelt right {terms_heard} of {terms_said}"
         )
     atomic_write_text(args.out, "\n".join(lines) + "\n")
     print("\n".join(lines))
