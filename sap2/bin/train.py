@@ -135,7 +135,7 @@ def train(args: argparse.Namespace) -> int:
             TrainingExamples(config),
             with_targets=True,
             with_ctc_labels=config.ctc_weight > 0,
-        ),  # fmt: skip
+        ),
         max_duration=config.max_duration,
         num_buckets=config.num_buckets,
         num_workers=config.num_workers,
