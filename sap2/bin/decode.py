@@ -17,7 +17,7 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from sap2.cli import doc_parser, run_tool
+from sap2.cli import doc_parser, run_tool, str2bool
 from sap2.errors import InputError
 
 logger = logging.getLogger("sap2-decode")
@@ -41,6 +41,12 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-beams", type=int, default=1, help="1: greedy search")
     parser.add_argument("--max-new-tokens", type=int, default=200)
     parser.add_argument("--max-duration", type=float, default=100.0, help="audio s per batch")
+    parser.add_argument(
+        "--constrain-keywords",
+        type=str2bool,
+        default=False,
+        help="two_stage: the pruning pass may only write words of the context",
+    )
     parser.add_argument("--sap-window-size", type=int, help="override the saved setting")
     parser.add_argument("--sap-mode", choices=("speech", "mean", "none"), help="override")
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
@@ -66,7 +72,7 @@ def decode(args: argparse.Namespace) -> int:
     from sap2.model.lora import load_adapter
 
     options = DecodeOptions(args.mode, args.context_field, args.num_beams, args.max_new_tokens,
-                            args.max_duration)  # fmt: skip
+                            args.max_duration, args.constrain_keywords)  # fmt: skip
     try:
         cuts = CutSet.from_file(args.cuts).to_eager()
     except FileNotFoundError:

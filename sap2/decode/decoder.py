@@ -17,7 +17,7 @@ KW$KW$...``, the pruned keywords) are written at the end, with ``decode_stats.js
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from tqdm import tqdm
 from transformers import ProcessorMixin
 
 from sap2.data.dataset import load_audio
+from sap2.decode.keyword_constraint import KeywordConstraint
 from sap2.errors import InputError
 from sap2.fileio import atomic_write_text
 from sap2.model.processor import SAMPLING_RATE, Example, encode_batch
@@ -49,6 +50,8 @@ class DecodeOptions:
       num_beams: 1 for greedy search.
       max_new_tokens: cap on generated tokens per pass.
       max_duration: seconds of audio per batch.
+      constrain_keywords: in ``two_stage``, the pruning pass may only write words of the
+        context (:class:`sap2.decode.keyword_constraint.KeywordConstraint`).
     """
 
     mode: str = "two_stage"
@@ -56,6 +59,7 @@ class DecodeOptions:
     num_beams: int = 1
     max_new_tokens: int = 200
     max_duration: float = 100.0
+    constrain_keywords: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -74,8 +78,13 @@ class Decoder:
         self.generated_tokens = 0
         self.context_tokens = 0  # positions read in place of context spans, all passes
 
-    def generate(self, examples: list[Example]) -> list[str]:
-        """One generation pass; the decoded texts."""
+    def generate(
+        self,
+        examples: list[Example],
+        constraint: Callable[[int, torch.Tensor], list[int]] | None = None,
+    ) -> list[str]:
+        """One generation pass; the decoded texts. ``constraint``: a
+        ``prefix_allowed_tokens_fn`` for ``generate``."""
         batch = encode_batch(self.processor, examples, with_targets=False).to(self.model.device)
         self.context_tokens += sum(
             self.model.context_lengths(batch["input_ids"], batch["attention_mask"])
@@ -84,6 +93,7 @@ class Decoder:
             ids = self.model.generate(
                 **batch, max_new_tokens=self.options.max_new_tokens,
                 num_beams=self.options.num_beams, do_sample=False,
+                prefix_allowed_tokens_fn=constraint,
             )  # fmt: skip
         pad = self.processor.tokenizer.pad_token_id
         self.generated_tokens += int((ids != pad).sum())
@@ -108,12 +118,18 @@ class Decoder:
             )
             parsed = [parse_multitask(o) for o in outputs]
             return [{"hyp": hyp, "keywords": kws} for kws, hyp in parsed]
-        pruned = [
-            parse_keywords(o)
-            for o in self.generate(
-                [Example(a, Task.PRUNE, c) for a, c in zip(audios, contexts, strict=True)]
-            )
-        ]
+        constraint = None
+        if self.options.constrain_keywords:
+            end = self.model.generation_config.eos_token_id
+            end = end if isinstance(end, list) else [end]
+            constraint = KeywordConstraint(self.processor.tokenizer, contexts, end)
+        outputs = self.generate(
+            [Example(a, Task.PRUNE, c) for a, c in zip(audios, contexts, strict=True)],
+            constraint,
+        )
+        pruned = [parse_keywords(o) for o in outputs]
+        if constraint is not None:  # (a word cut off by max_new_tokens is dropped)
+            pruned = [[k for k in p if k in c] for p, c in zip(pruned, contexts, strict=True)]
         hyps = self.generate(
             [Example(a, Task.TRANSCRIBE_CONTEXT, k) for a, k in zip(audios, pruned, strict=True)]
         )

@@ -44,6 +44,7 @@ class TrainConfig:
     rare_word_pool: str = ""  # distractor pool for cuts with 'rare_words' (LibriSpeech)
     min_distractors: int = 0
     max_distractors: int = 1000
+    spelling_families: str = ""  # words that sound alike, respelt per draw (sap2.train.respelling)
     # Optimisation
     num_epochs: float = 1.0
     max_steps: int = 0  # > 0 overrides num_epochs

@@ -13,6 +13,9 @@ keywords of an utterance are the context words heard in its transcript:
   condition of decoding);
 - ``multitask``: long context -> ``Keywords: ... Transcription: ...``;
 - ``transcribe``: no context -> transcript.
+
+With ``spelling_families`` (:mod:`sap2.train.respelling`), the words of a family are
+respelt per cut and epoch, in the transcript and the context alike.
 """
 
 import numpy as np
@@ -23,6 +26,7 @@ from sap2.context.sampler import TrainingListSampler
 from sap2.model.processor import Example
 from sap2.model.prompts import Task, heard_keywords
 from sap2.train.config import TrainConfig
+from sap2.train.respelling import read_spelling_families, respell
 
 
 class TrainingExamples:
@@ -38,6 +42,9 @@ class TrainingExamples:
         self.seed = config.seed
         self.epoch = 0
         self.lists = None
+        self.families = None
+        if config.spelling_families:
+            self.families = read_spelling_families(config.spelling_families)
         if config.rare_word_pool:
             self.lists = TrainingListSampler(
                 DistractorPool(read_word_list(config.rare_word_pool)),
@@ -59,6 +66,10 @@ class TrainingExamples:
         rng = utterance_rng(self.seed, cut.id, self.epoch, "task")
         transcript = cut.supervisions[0].text or ""
         context = self.long_context(cut)
+        if self.families:
+            spelling_rng = utterance_rng(self.seed, cut.id, self.epoch, "spelling")
+            words, context = respell([transcript.split(), context], self.families, spelling_rng)
+            transcript = " ".join(words)
         if not context or rng.random() < self.p_no_context:
             return Example(audio, Task.TRANSCRIBE, (), transcript)
         task = self.tasks[int(rng.choice(len(self.tasks), p=self.weights))]

@@ -12,7 +12,9 @@ that sound alike but are spelled differently, one spelling per talk, so that in 
 too the spelling of a term is on its slide, not in its sound. Deterministic for a seed.
 
 Writes the SlideSpeech layout that ``sap2-prepare slidespeech`` reads:
-``<split>/wav/lecture/<talk>.wav`` and ``<split>/{segments,text,keywords,slides}``.
+``<split>/wav/lecture/<talk>.wav`` and ``<split>/{segments,text,keywords,slides}``, and
+``train/spelling_families`` (one family of same-sounding spellings per line) for the
+respelling augmentation of ``sap2-train --spelling-families``.
 
 Usage:
   python local/make_corpus.py --out download/mini_slidespeech --seed 0
@@ -264,10 +266,12 @@ def main() -> None:
     held_out = invented[:held_out_invented] + real[:HELD_OUT_REAL]
     rng.shuffle(held_out)
     train_terms = [(-1 - n, word) for n, word in enumerate(train_real)]
+    families = []
     for family, word in enumerate(invented[held_out_invented:]):
         if len(train_terms) >= slots:
             break
-        train_terms += [(family, s) for s in respellings(rng, word, args.spellings_per_term)]
+        families.append(respellings(rng, word, args.spellings_per_term))
+        train_terms += [(family, s) for s in families[-1]]
     rng.shuffle(train_terms)
     split_pools = {"dev": held_out[:HELD_OUT_TERMS], "test": held_out[HELD_OUT_TERMS:]}
     talks_per_split = {"train": args.train_talks, "dev": args.dev_talks, "test": args.test_talks}
@@ -285,6 +289,10 @@ def main() -> None:
                                            args.utts_per_slide)  # fmt: skip
             count = write_split(out, split, talks, rng, pool)
             print(f"{split}: {num_talks} talks, {count} utterances")
+    # For sap2-train --spelling-families: every spelling of a family sounds the same.
+    (out / "train" / "spelling_families").write_text(
+        "".join(" ".join(f) + "\n" for f in families if len(f) > 1)
+    )
 
 
 if __name__ == "__main__":
