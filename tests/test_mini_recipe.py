@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(
 def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
     recipe = recipe_copy(tmp_path, "mini_slidespeech")
     out = run_recipe(
-        recipe, "--corpus-dir", str(tmp_path / "corpus"), "--train-talks", "2", "--test-talks", "1",
+        recipe, "--corpus-dir", str(tmp_path / "corpus"), "--train-talks", "3", "--test-talks", "1",
         "--train-args", "--max-steps 3 --num-workers 0", "--lm-steps", "3", "--nj", "1",
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
@@ -36,10 +36,21 @@ def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
     assert "context_start_token_id" in lm_config
     exp = recipe / "exp" / "sap2_train"
     assert (exp / "final" / "model.safetensors").is_file()
-    tags = ["no_context", "full_context_w1", "two_stage_speech_w2", "two_stage_mean_w2"]
+    # Stage 10 respelt the terms of the corpus's spelling families (one per line).
+    families = (corpus / "train" / "spelling_families").read_text().splitlines()
+    assert families and all(len(line.split()) > 1 for line in families)
+    assert "spelling_families: " in (exp / "config.yaml").read_text()
+    tags = ["no_context", "full_context_w1", "two_stage_speech_w2", "two_stage_mean_w2",
+            "two_stage_speech_w2_constrained"]  # fmt: skip
     for tag in tags:
         scoring = exp / f"decode_{tag}" / "test" / "scoring"
         assert (scoring / "wer.txt").read_text().startswith("WER: error_rate=")
+    # The constrained pruning pass wrote only words of each utterance's context.
+    contexts = {c.id: set(c.context) for c in cuts}
+    constrained = exp / "decode_two_stage_speech_w2_constrained" / "test" / "keywords.txt"
+    for line in constrained.read_text().splitlines():
+        utt, *keywords = line.split(maxsplit=1)
+        assert set("".join(keywords).split("$")) - {""} <= contexts[utt], line
     use = [line.split("\t") for line in (exp / "context_use_test.txt").read_text().splitlines()]
     assert [row[:2] for row in use[2:-1]] == [
         ["none", "-"], ["right", "1"], ["wrong", "1"], ["right", "2"], ["wrong", "2"],

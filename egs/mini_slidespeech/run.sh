@@ -5,11 +5,13 @@
 #   0  synthesise the corpus (espeak-ng): download/mini_slidespeech/{train,dev,test}
 #   1  manifests and cuts with slide context: -> data/{manifests,cuts,<split>}
 #   2  a tiny Qwen2-Audio (sentencepiece trained on data/train/text): -> exp/tiny_init
-#   3  with --lm-steps N > 0: pretrain its language model on text, to copy words from
-#      its prompt as the real model's LLM does (local/pretrain_lm.py): -> exp/tiny_lm
-#  10  train it on speech (sap2-train, every weight) -> exp/<tag>/final
+#   3  pretrain its language model on text, to copy words from its prompt as the real
+#      model's LLM does (local/pretrain_lm.py; --lm-steps 0 skips it): -> exp/tiny_lm
+#  10  train it on speech (sap2-train, every weight; the terms respelt per epoch from
+#      the corpus's train/spelling_families) -> exp/<tag>/final
 #  20  decode the test set: no context; full context (window 1); SAP² two-stage with
-#      speech-driven pooling (window 2); the same with mean pooling
+#      speech-driven pooling (window 2); the same with mean pooling; the same with
+#      speech-driven pooling and the pruning pass constrained to context words
 #  21  score (SlideSpeech protocol) with ../slidespeech/local/score.sh
 #  22  does the model read its context? teacher-forced loss and term-piece accuracy with
 #      the right, wrong and no keywords, windows 1 and 2 (local/context_use.py)
@@ -31,7 +33,7 @@ num_slides=3                # slides of OCR context around the current one
 exp_tag=
 nj=2
 train_threads=2             # torch threads of training (path.sh sets 1 for parallel jobs)
-lm_steps=0                  # text pretraining steps of stage 3 (0: no pretraining)
+lm_steps=1000               # text pretraining steps of stage 3 (0: no pretraining)
 
 help_message=$(cat <<EOF2
 Usage: $0 [options]
@@ -99,19 +101,21 @@ if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
   echo "cd $PWD && ${invocation} --stage 10 --stop-stage 10" > "${exp_dir}/run.sh"
   OMP_NUM_THREADS=${train_threads} utils/train.sh --ngpu 0 --cmd "${train_cmd}" "${exp_dir}" \
     --config "${train_config}" \
-    --model-dir "${init_dir}" --train-cuts data/cuts/train.jsonl.gz ${train_args}
+    --model-dir "${init_dir}" --train-cuts data/cuts/train.jsonl.gz \
+    --spelling-families "${corpus_dir}/train/spelling_families" ${train_args}
 fi
 
 if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then
-  log "Stage 20: decoding the test set in four conditions -> ${exp_dir}/decode_*/"
+  log "Stage 20: decoding the test set in five conditions -> ${exp_dir}/decode_*/"
   for split in ${test_sets}; do
-    for condition in "no_context:no_context:speech:2" "full_context_w1:full_context:speech:1" \
-                     "two_stage_speech_w2:two_stage:speech:2" "two_stage_mean_w2:two_stage:mean:2"; do
-      IFS=: read -r tag mode pooling window <<< "${condition}"
+    for condition in "no_context:no_context:speech:2:false" "full_context_w1:full_context:speech:1:false" \
+                     "two_stage_speech_w2:two_stage:speech:2:false" "two_stage_mean_w2:two_stage:mean:2:false" \
+                     "two_stage_speech_w2_constrained:two_stage:speech:2:true"; do
+      IFS=: read -r tag mode pooling window constrained <<< "${condition}"
       utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" "data/cuts/${split}.jsonl.gz" \
         "${exp_dir}/decode_${tag}/${split}" --model-dir "${exp_dir}/final" --mode "${mode}" \
         --context-field context --sap-mode "${pooling}" --sap-window-size "${window}" \
-        --max-new-tokens 40 --max-duration 60
+        --constrain-keywords "${constrained}" --max-new-tokens 40 --max-duration 60
     done
   done
 fi

@@ -14,12 +14,15 @@ The families file has one family per line, its spellings separated by spaces::
     lanos lannos
 """
 
+import logging
 from collections.abc import Sequence
 
 import numpy as np
 
 from sap2.errors import InputError
 from sap2.scoring.readers import read_lines
+
+logger = logging.getLogger(__name__)
 
 
 def read_spelling_families(path: str) -> dict[str, list[str]]:
@@ -32,7 +35,7 @@ def read_spelling_families(path: str) -> dict[str, list[str]]:
                 raise InputError(f"{path}:{number}: {spelling!r} is in two families")
             families[spelling] = family
     if not families:
-        raise InputError(f"{path}: no spelling families")
+        logger.warning("%s: no spelling families, nothing is respelt", path)
     return families
 
 
