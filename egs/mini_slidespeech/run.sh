@@ -97,6 +97,10 @@ fi
 
 if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
   log "Stage 10: training on speech from ${init_dir}: data/cuts/train.jsonl.gz -> ${exp_dir}"
+  if [ ! -f "${corpus_dir}/train/spelling_families" ]; then
+    log "${corpus_dir}/train/spelling_families is missing (a corpus of an older make_corpus.py): remove ${corpus_dir} and rerun from stage 0"
+    exit 1
+  fi
   mkdir -p "${exp_dir}"
   echo "cd $PWD && ${invocation} --stage 10 --stop-stage 10" > "${exp_dir}/run.sh"
   OMP_NUM_THREADS=${train_threads} utils/train.sh --ngpu 0 --cmd "${train_cmd}" "${exp_dir}" \
