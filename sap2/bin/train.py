@@ -105,6 +105,7 @@ def train(args: argparse.Namespace) -> int:
     if not Path(config.train_cuts).is_file():
         raise InputError(f"{config.train_cuts}: no such cuts manifest")
     cuts = CutSet.from_file(config.train_cuts).to_eager()
+    examples = TrainingExamples(config)  # reads its word files: fail before loading the model
     set_seed(config.seed)  # the LoRA initialisation draws from the global generator
     model, processor = load_sap2_model(
         config.model_dir, config.sap_window_size, config.sap_num_heads, config.sap_mode,
@@ -132,7 +133,7 @@ def train(args: argparse.Namespace) -> int:
         train_cuts=cuts,
         dataset=Sap2Dataset(
             processor,
-            TrainingExamples(config),
+            examples,
             with_targets=True,
             with_ctc_labels=config.ctc_weight > 0,
         ),
