@@ -16,7 +16,8 @@ def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
     recipe = recipe_copy(tmp_path, "mini_slidespeech")
     out = run_recipe(
         recipe, "--corpus-dir", str(tmp_path / "corpus"), "--train-talks", "3", "--test-talks", "1",
-        "--train-args", "--max-steps 3 --num-workers 0", "--lm-steps", "3", "--nj", "1",
+        "--train-args", "--max-steps 3 --num-workers 0", "--ctc-steps", "3", "--lm-steps", "3",
+        "--nj", "1",
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     corpus = tmp_path / "corpus"
@@ -31,6 +32,11 @@ def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
     assert test_terms and not test_terms & train_words
     cuts = CutSet.from_file(recipe / "data" / "cuts" / "test.jsonl.gz")
     assert all(c.has_custom("context") and c.duration <= 6 for c in cuts)
+    # The encoder's CTC pretraining reported what it hears of the dev set, and the text
+    # pretraining started from its model.
+    assert "dev.jsonl.gz, greedy CTC: WER " in out.stderr
+    assert (recipe / "exp" / "tiny_ctc" / "model.safetensors").is_file()
+    assert "exp/tiny_ctc -> exp/tiny_lm" in out.stderr
     # Text pretraining saved a model with the context tokens, which training starts from.
     lm_config = (recipe / "exp" / "tiny_lm" / "config.json").read_text()
     assert "context_start_token_id" in lm_config

@@ -1,9 +1,10 @@
 """The tiny checkpoint builder: its sentencepiece tokenizer and model options."""
 
+import torch
 from conftest import TINY_TEXTS
 from transformers import AutoConfig, AutoTokenizer
 
-from sap2.model.loading import load_sap2_model
+from sap2.model.loading import load_sap2_model, save_sap2_model
 from sap2.model.prompts import PromptTexts
 from sap2.model.tiny import build_tiny_qwen2_audio, train_tokenizer
 
@@ -49,3 +50,14 @@ def test_saved_tokenizer_and_tied_embeddings(tmp_path):
     assert model.lm_head.weight is model.get_input_embeddings().weight
     untied, _ = load_sap2_model(build_tiny_qwen2_audio(tmp_path / "u", TINY_TEXTS * 4))
     assert untied.lm_head.weight is not untied.get_input_embeddings().weight
+
+
+def test_save_sap2_model_replaces_the_folder_atomically(tiny_model_dir, tmp_path):
+    model, processor = load_sap2_model(tiny_model_dir)
+    out = tmp_path / "saved"
+    out.mkdir()
+    (out / "stale.txt").write_text("from an older run")
+    save_sap2_model(model, processor, out)
+    assert not (out / "stale.txt").exists() and not (tmp_path / "saved.tmp").exists()
+    reloaded, _ = load_sap2_model(out)
+    assert torch.equal(reloaded.lm_head.weight, model.lm_head.weight)

@@ -5,7 +5,10 @@
 #   0  synthesise the corpus (espeak-ng): download/mini_slidespeech/{train,dev,test}
 #   1  manifests and cuts with slide context: -> data/{manifests,cuts,<split>}
 #   2  a tiny Qwen2-Audio (sentencepiece trained on data/train/text): -> exp/tiny_init
-#   3  pretrain its language model on text, to copy words from its prompt as the real
+#   3  pretrain its audio encoder with CTC, to hear the sounds of words as the real
+#      model's encoder does (local/pretrain_encoder.py; --ctc-steps 0 skips it)
+#      -> exp/tiny_ctc
+#   4  pretrain its language model on text, to copy words from its prompt as the real
 #      model's LLM does (local/pretrain_lm.py; --lm-steps 0 skips it): -> exp/tiny_lm
 #  10  train it on speech (sap2-train, every weight; the terms respelt per epoch from
 #      the corpus's train/spelling_families) -> exp/<tag>/final
@@ -33,7 +36,8 @@ num_slides=3                # slides of OCR context around the current one
 exp_tag=
 nj=2
 train_threads=2             # torch threads of training (path.sh sets 1 for parallel jobs)
-lm_steps=1000               # text pretraining steps of stage 3 (0: no pretraining)
+ctc_steps=0                 # encoder CTC pretraining steps of stage 3 (0: none; README, runs 24-26)
+lm_steps=1000               # text pretraining steps of stage 4 (0: no pretraining)
 
 help_message=$(cat <<EOF2
 Usage: $0 [options]
@@ -42,7 +46,9 @@ Usage: $0 [options]
   --seed N             corpus seed (default ${seed})
   --train-talks N --test-talks N   corpus size (default ${train_talks}, ${test_talks})
   --model-config FILE  (default ${model_config});  --train-config FILE (default ${train_config})
-  --train-args "..."   more sap2-train options;  --lm-steps N text pretraining steps (default ${lm_steps})
+  --train-args "..."   more sap2-train options
+  --ctc-steps N        encoder CTC pretraining steps (default ${ctc_steps});  --lm-steps N text
+                       pretraining steps (default ${lm_steps}); 0 skips the stage
   --num-slides N       slides of context (default ${num_slides});  --nj N decoding jobs
 EOF2
 )
@@ -87,12 +93,24 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
   python -m sap2.model.tiny --out exp/tiny_init --texts data/train/text --config "${model_config}"
 fi
 
+# Each pretraining stage starts from the model of the one before; stage 10 from the last.
 init_dir=exp/tiny_init
-[ "${lm_steps}" -eq 0 ] || init_dir=exp/tiny_lm
-if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ] && [ "${lm_steps}" -gt 0 ]; then
-  log "Stage 3: text pretraining of the language model: exp/tiny_init -> exp/tiny_lm"
-  OMP_NUM_THREADS=${train_threads} python local/pretrain_lm.py --model-dir exp/tiny_init \
-    --cuts data/cuts/train.jsonl.gz --out exp/tiny_lm --steps "${lm_steps}"
+if [ "${ctc_steps}" -gt 0 ]; then
+  if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+    log "Stage 3: CTC pretraining of the audio encoder: ${init_dir} -> exp/tiny_ctc"
+    OMP_NUM_THREADS=${train_threads} python local/pretrain_encoder.py --model-dir "${init_dir}" \
+      --cuts data/cuts/train.jsonl.gz --valid-cuts data/cuts/dev.jsonl.gz --out exp/tiny_ctc \
+      --steps "${ctc_steps}"
+  fi
+  init_dir=exp/tiny_ctc
+fi
+if [ "${lm_steps}" -gt 0 ]; then
+  if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+    log "Stage 4: text pretraining of the language model: ${init_dir} -> exp/tiny_lm"
+    OMP_NUM_THREADS=${train_threads} python local/pretrain_lm.py --model-dir "${init_dir}" \
+      --cuts data/cuts/train.jsonl.gz --out exp/tiny_lm --steps "${lm_steps}"
+  fi
+  init_dir=exp/tiny_lm
 fi
 
 if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then

@@ -2,6 +2,7 @@
 
 import importlib.util
 import logging
+import shutil
 from pathlib import Path
 
 import torch
@@ -88,3 +89,17 @@ def load_sap2_model(
         model.dtype, model.config._attn_implementation,
     )  # fmt: skip
     return model, processor
+
+
+def save_sap2_model(
+    model: Sap2ForConditionalGeneration, processor: ProcessorMixin, out_dir: str | Path
+) -> None:
+    """Save a model folder that :func:`load_sap2_model` reads, atomically: written to
+    ``<out_dir>.tmp``, then put in the place of ``out_dir`` (replacing an older one)."""
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    processor.save_pretrained(tmp)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    tmp.rename(out_dir)

@@ -13,7 +13,8 @@ measured at each SAP window given (1: as they are; 2: pooled two to one).
 
 For a model trained with an auxiliary CTC loss (``ctc_weight`` > 0), a last line says
 what its audio encoder hears alone: the greedy CTC transcripts (through the LM head) of
-the same utterances, their word error rate, and how many of the terms said they spell.
+the same utterances, their word error rate, how many of the terms said they spell, and
+how close what they write in a term's place is to it (mean letter similarity, 0 to 1).
 
 Usage:
   python local/context_use.py --model-dir exp/sap2_train/final --cuts data/cuts/test.jsonl.gz \\
@@ -29,6 +30,7 @@ import jiwer
 import numpy as np
 import torch
 from lhotse import CutSet
+from pretrain_encoder import ctc_collapse, term_similarity
 
 from sap2.data.dataset import load_audio
 from sap2.fileio import atomic_write_text
@@ -72,8 +74,7 @@ def ctc_transcript(model, processor, audio: np.ndarray) -> str:
             batch["input_features"], batch["feature_attention_mask"]
         )
         best = model.lm_head(features[0, : lengths[0]]).argmax(-1).tolist()
-    blank = model.config.ctc_blank_token_id
-    tokens = [t for i, t in enumerate(best) if t != blank and (i == 0 or t != best[i - 1])]
+    tokens = ctc_collapse(best, model.config.ctc_blank_token_id)
     return processor.tokenizer.decode(tokens).strip()
 
 
@@ -101,7 +102,7 @@ def main() -> None:
     rows: dict[tuple[str, str], list] = {}
     count = 0
     with_ctc = model.config.ctc_weight > 0
-    references, heard, terms_said, terms_heard = [], [], 0, 0
+    references, heard, terms_said, terms_heard, similarity = [], [], 0, 0, []
     for cut in cuts:
         text = cut.supervisions[0].text or ""
         said = [t.lower() for t in cut.custom.get("ocr_keywords", []) if t.lower() in text.split()]
@@ -116,6 +117,7 @@ def main() -> None:
             heard.append(ctc_transcript(model, processor, audio))
             terms_said += len(said)
             terms_heard += sum(t in heard[-1].split() for t in said)
+            similarity += term_similarity(text, heard[-1], set(said))
         conditions = [("none", "-", Example(audio, Task.TRANSCRIBE, [], text))]
         for window in args.windows:
             for name, keywords in (("right", said), ("wrong", wrong)):
@@ -143,7 +145,8 @@ def main() -> None:
     if with_ctc:
         lines.append(
             f"audio encoder alone (greedy CTC): WER {100 * jiwer.wer(references, heard):.2f}, "
-            f"terms spelt right {terms_heard} of {terms_said}"
+            f"terms spelt right {terms_heard} of {terms_said}, letter similarity "
+            f"{sum(similarity) / max(1, len(similarity)):.2f}"
         )
     atomic_write_text(args.out, "\n".join(lines) + "\n")
     print("\n".join(lines))

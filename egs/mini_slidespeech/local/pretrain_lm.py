@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Stage 3 of egs/mini_slidespeech: pretrain the tiny model's language model on text.
+"""Stage 4 of egs/mini_slidespeech: pretrain the tiny model's language model on text.
 
 The real recipe starts from Qwen2-Audio, whose language model was pretrained on text and
 already copies words from its prompt; the tiny model starts from random weights, and a
@@ -25,7 +25,6 @@ import argparse
 import logging
 import math
 import random
-import shutil
 import sys
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from lhotse import CutSet
 from make_corpus import invented_words
 from tqdm import tqdm
 
-from sap2.model.loading import load_sap2_model
+from sap2.model.loading import load_sap2_model, save_sap2_model
 from sap2.model.processor import append_targets
 from sap2.model.prompts import PromptTexts, Task, target_text
 
@@ -149,12 +148,7 @@ def main() -> None:
             total, right, scored = 0.0, 0, 0
     if model.context_pooling is not None:
         model.context_pooling.window_size = model.config.sap_window_size
-    tmp = Path(f"{args.out}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    processor.save_pretrained(tmp)
-    shutil.rmtree(args.out, ignore_errors=True)
-    tmp.rename(args.out)
+    save_sap2_model(model, processor, args.out)
     logging.info("wrote %s", args.out)
 
 
