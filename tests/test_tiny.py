@@ -1,5 +1,6 @@
 """The tiny checkpoint builder: its sentencepiece tokenizer and model options."""
 
+import safetensors.torch
 import torch
 from conftest import TINY_TEXTS
 from transformers import AutoConfig, AutoTokenizer
@@ -45,6 +46,9 @@ def test_saved_tokenizer_and_tied_embeddings(tmp_path):
         assert loaded(text)["input_ids"] == rebuilt(text)["input_ids"]
     config = AutoConfig.from_pretrained(out)
     assert config.text_config.tie_word_embeddings
+    saved = safetensors.torch.load_file(out / "model.safetensors")
+    embeddings = saved["language_model.model.embed_tokens.weight"]
+    assert torch.equal(saved["language_model.lm_head.weight"], embeddings)
     assert config.text_config.vocab_size == len(loaded)
     model, _ = load_sap2_model(out)  # two context tokens added: the weights stay shared
     assert model.lm_head.weight is model.get_input_embeddings().weight

@@ -163,6 +163,11 @@ def build_tiny_qwen2_audio(
     )
     torch.manual_seed(seed)
     model = Qwen2AudioForConditionalGeneration(config)
+    if tie_word_embeddings:
+        # Qwen2-Audio's class does not tie them itself: save equal tensors, which the
+        # SAP² model class (and transformers' loading) then ties without a warning.
+        with torch.no_grad():
+            model.lm_head.weight.copy_(model.get_input_embeddings().weight)
     model.generation_config.eos_token_id = [
         tokenizer.convert_tokens_to_ids("<|im_end|>"),
         tokenizer.convert_tokens_to_ids("<|endoftext|>"),
