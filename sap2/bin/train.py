@@ -88,7 +88,7 @@ def train(args: argparse.Namespace) -> int:
     from transformers.trainer_utils import get_last_checkpoint
 
     from sap2.data.dataset import Sap2Dataset
-    from sap2.model.loading import load_sap2_model
+    from sap2.model.loading import load_sap2_model, save_sap2_model
     from sap2.model.lora import apply_lora, save_adapter
     from sap2.train.examples import TrainingExamples
     from sap2.train.trainer import Sap2Trainer, count_batches, steps_for_epochs
@@ -152,8 +152,7 @@ def train(args: argparse.Namespace) -> int:
         if config.lora_rank > 0:
             save_adapter(model, processor, exp / "final")
         else:
-            model.save_pretrained(exp / "final")
-            processor.save_pretrained(exp / "final")
+            save_sap2_model(model, processor, exp / "final")
         logger.info("saved the trained model to %s", exp / "final")
     return 0
 

@@ -94,8 +94,9 @@ def load_sap2_model(
 def save_sap2_model(
     model: Sap2ForConditionalGeneration, processor: ProcessorMixin, out_dir: str | Path
 ) -> None:
-    """Save a model folder that :func:`load_sap2_model` reads, atomically: written to
-    ``<out_dir>.tmp``, then put in the place of ``out_dir`` (replacing an older one)."""
+    """Save a model folder that :func:`load_sap2_model` reads. It is written to
+    ``<out_dir>.tmp`` first and then renamed to ``out_dir`` (replacing an older one), so a
+    save that fails never leaves a half-written ``out_dir``."""
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
