@@ -2,18 +2,15 @@
 
 import random
 import re
-import sys
 
 import pytest
 import torch
-from conftest import REPO, load_script
+from conftest import load_script
 from lhotse import SupervisionSegment
 from lhotse.testing.dummies import dummy_cut
 
 from sap2.model.processor import load_processor
 from sap2.model.prompts import Task
-
-LOCAL = REPO / "egs" / "mini_slidespeech" / "local"
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +20,7 @@ def make_corpus():
 
 @pytest.fixture(scope="module")
 def pretrain_lm():
-    sys.path.insert(0, str(LOCAL))  # the script imports make_corpus as a sibling
-    try:
-        yield load_script("egs/mini_slidespeech/local/pretrain_lm.py")
-    finally:
-        sys.path.remove(str(LOCAL))
+    return load_script("egs/mini_slidespeech/local/pretrain_lm.py")
 
 
 def undo_respelling(word: str) -> str:

@@ -45,6 +45,7 @@ class TrainConfig:
     min_distractors: int = 0
     max_distractors: int = 1000
     spelling_families: str = ""  # words that sound alike, respelt per draw (sap2.train.respelling)
+    p_renamed_keywords: float = 0.0  # transcribe_context: said words renamed (sap2.train.renaming)
     # Optimisation
     num_epochs: float = 1.0
     max_steps: int = 0  # > 0 overrides num_epochs
@@ -140,7 +141,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             raise InputError(f"--{name.replace('_', '-')} is required (command line or YAML)")
     config.task_weights()
     config.window_sizes()
-    for name in ("p_no_context", "p_long_context"):
+    for name in ("p_no_context", "p_long_context", "p_renamed_keywords"):
         if not 0 <= getattr(config, name) <= 1:
             raise InputError(f"{name} must be in [0, 1], got {getattr(config, name)}")
     if not 0 <= config.ctc_weight < 1:

@@ -15,8 +15,12 @@ keywords of an utterance are the context words heard in its transcript:
 - ``transcribe``: no context -> transcript.
 
 With ``spelling_families`` (:mod:`sap2.train.respelling`), the words of a family are
-respelt per cut and epoch, in the transcript and the context alike.
+respelt per cut and epoch, in the transcript and the context alike. With probability
+``p_renamed_keywords`` (:mod:`sap2.train.renaming`), a ``transcribe_context`` example
+has its keywords renamed to invented words, in the transcript and the context alike.
 """
+
+import random
 
 import numpy as np
 from lhotse.cut import Cut
@@ -26,6 +30,7 @@ from sap2.context.sampler import TrainingListSampler
 from sap2.model.processor import Example
 from sap2.model.prompts import Task, heard_keywords
 from sap2.train.config import TrainConfig
+from sap2.train.renaming import rename
 from sap2.train.respelling import read_spelling_families, respell
 
 
@@ -39,6 +44,7 @@ class TrainingExamples:
         self.weights = np.array(list(weights.values()))
         self.p_no_context = config.p_no_context
         self.p_long_context = config.p_long_context
+        self.p_renamed_keywords = config.p_renamed_keywords
         self.seed = config.seed
         self.epoch = 0
         self.lists = None
@@ -77,6 +83,12 @@ class TrainingExamples:
         if task is Task.TRANSCRIBE:
             return Example(audio, task, (), transcript)
         if task is Task.TRANSCRIBE_CONTEXT:
+            rename_rng = utterance_rng(self.seed, cut.id, self.epoch, "rename")
+            if keywords and rename_rng.random() < self.p_renamed_keywords:
+                texts = [transcript.split(), context, keywords]
+                name_rng = random.Random(rename_rng.bytes(8))
+                words, context, keywords = rename(texts, keywords, name_rng)
+                transcript = " ".join(words)
             shown = context if rng.random() < self.p_long_context else keywords
             return Example(audio, task, shown, transcript, keywords)
         return Example(audio, task, context, transcript, keywords)

@@ -34,6 +34,8 @@ import librosa
 import numpy as np
 import soundfile as sf
 
+from sap2.train.renaming import invented_words
+
 SR = 16000
 GAP_SECONDS = 0.4
 MAX_SECONDS = 5.6  # below the mini model's 6 s encoder window
@@ -78,7 +80,6 @@ REAL_RARE_WORDS = (
 ).split()
 VOICES = ["en-us", "en-gb", "en-us+m3", "en-us+f3", "en+m5", "en+f2", "en-gb+m2", "en-us+f4"]
 NOISE = ["|", "~", "o", "ll", "..", "-", "x", "ii", "©", "•"]
-SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
 HELD_OUT_TERMS = 35  # terms of each held-out split (dev, test)
 HELD_OUT_REAL = 10  # real rare words among the 2 x 35 held-out terms
 # Spellings of the same sound; "k" only as "c" before a, o, u (see respellings).
@@ -88,15 +89,6 @@ SAME_SOUND = {c: [c + c] for c in "bdglmnprtz"} | {
     "x": ["ks", "cks"],
     "s": ["ss"],
 }
-
-
-def invented_words(rng: random.Random, count: int) -> list[str]:
-    """Distinct pronounceable words of 2-3 consonant-vowel syllables plus an ending."""
-    words: dict[str, None] = {}
-    while len(words) < count:
-        word = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3)))
-        words[word + rng.choice(["n", "r", "s", "x", "l", ""])] = None
-    return list(words)
 
 
 def respellings(rng: random.Random, word: str, count: int) -> list[str]:

@@ -30,12 +30,12 @@ from pathlib import Path
 
 import torch
 from lhotse import CutSet
-from make_corpus import invented_words
 from tqdm import tqdm
 
 from sap2.model.loading import load_sap2_model, save_sap2_model
 from sap2.model.processor import append_targets
 from sap2.model.prompts import PromptTexts, Task, target_text
+from sap2.train.renaming import invented_words
 
 
 def text_example(cut, rng: random.Random) -> tuple[Task, list[str], str]:

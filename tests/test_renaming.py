@@ -1,0 +1,70 @@
+"""Renaming augmentation: invented words, consistent renaming, training examples."""
+
+import random
+
+import numpy as np
+import pytest
+from lhotse import CutSet
+
+from sap2.bin.train import get_parser
+from sap2.errors import InputError
+from sap2.model.prompts import Task
+from sap2.train.config import config_from_args
+from sap2.train.examples import TrainingExamples
+from sap2.train.renaming import SYLLABLES, invented_words, rename
+
+
+def test_invented_words_are_distinct_syllable_words():
+    words = invented_words(random.Random(0), 200)
+    assert len(set(words)) == 200
+    for word in words:
+        stem = word if len(word) % 2 == 0 else word[:-1]
+        assert 4 <= len(stem) <= 6 and word[len(stem) :] in ("", "n", "r", "s", "x", "l")
+        assert all(stem[i : i + 2] in SYLLABLES for i in range(0, len(stem), 2))
+    assert invented_words(random.Random(0), 200) == words  # deterministic for a seed
+
+
+def test_rename_is_consistent_and_case_insensitive():
+    texts = [["we", "train", "Kaldi", "and", "kaldi", "lattice"], ["KALDI", "summary", "|"]]
+    transcript, context = rename(texts, ["kaldi"], random.Random(3))
+    name = transcript[2]
+    assert name not in ("kaldi", "Kaldi")
+    assert transcript == ["we", "train", name, "and", name, "lattice"]
+    assert context == [name, "summary", "|"]
+    assert rename(texts, [], random.Random(3)) == texts  # nothing to rename
+
+
+def test_training_examples_rename_only_transcribe_context(slidespeech_test_cuts):
+    args = ["--model-dir", "m", "--train-cuts", "c", "--p-no-context", "0"]
+    plain = TrainingExamples(config_from_args(get_parser().parse_args(args)))
+    renamed = TrainingExamples(
+        config_from_args(get_parser().parse_args([*args, "--p-renamed-keywords", "1"]))
+    )
+    cut = CutSet.from_file(slidespeech_test_cuts).to_eager()["talk1-0001"]
+    audio = np.zeros(10, dtype=np.float32)
+    tasks, renamed_to = set(), set()
+    for epoch in range(30):
+        plain.set_epoch(epoch)
+        renamed.set_epoch(epoch)
+        before, after = plain(cut, audio), renamed(cut, audio)
+        assert after.task == before.task  # the task draw is unchanged
+        tasks.add(after.task)
+        if after.task is not Task.TRANSCRIBE_CONTEXT:
+            assert after == before
+            continue
+        said = {k.lower() for k in before.keywords}
+        assert said  # the cut says context words
+        names = dict(zip(before.transcript.split(), after.transcript.split(), strict=True))
+        for old, new in names.items():
+            assert (new == old) == (old not in said)  # exactly the keywords are renamed
+        assert list(after.keywords) == [names[k] for k in before.keywords]
+        assert list(after.context) == [names.get(w, w) for w in before.context]
+        renamed_to.update(names[k] for k in before.keywords)
+    assert Task.TRANSCRIBE_CONTEXT in tasks and len(tasks) > 1
+    assert len(renamed_to) > 10  # fresh names per epoch
+
+
+def test_p_renamed_keywords_is_checked():
+    args = ["--model-dir", "m", "--train-cuts", "c", "--p-renamed-keywords", "1.5"]
+    with pytest.raises(InputError, match="p_renamed_keywords must be in"):
+        config_from_args(get_parser().parse_args(args))
