@@ -2,13 +2,13 @@
 
 import importlib.util
 import logging
-import shutil
 from pathlib import Path
 
 import torch
 from transformers import AutoConfig, ProcessorMixin
 
 from sap2.errors import InputError
+from sap2.fileio import atomic_folder
 from sap2.model.configuration_sap2 import Sap2Config
 from sap2.model.modeling_sap2 import Sap2ForConditionalGeneration
 from sap2.model.processor import add_context_tokens, load_processor
@@ -94,13 +94,9 @@ def load_sap2_model(
 def save_sap2_model(
     model: Sap2ForConditionalGeneration, processor: ProcessorMixin, out_dir: str | Path
 ) -> None:
-    """Save a model folder that :func:`load_sap2_model` reads. It is written to
-    ``<out_dir>.tmp`` first and then renamed to ``out_dir`` (replacing an older one), so a
-    save that fails never leaves a half-written ``out_dir``."""
-    out_dir = Path(out_dir)
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    processor.save_pretrained(tmp)
-    shutil.rmtree(out_dir, ignore_errors=True)
-    tmp.rename(out_dir)
+    """Save a model folder that :func:`load_sap2_model` reads, through
+    :func:`sap2.fileio.atomic_folder`: a save that fails never leaves a half-written
+    ``out_dir``."""
+    with atomic_folder(out_dir) as tmp:
+        model.save_pretrained(tmp)
+        processor.save_pretrained(tmp)

@@ -13,7 +13,8 @@ from pathlib import Path
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import ProcessorMixin
 
-from sap2.model.loading import load_sap2_model
+from sap2.fileio import atomic_folder
+from sap2.model.loading import load_sap2_model, save_sap2_model
 from sap2.model.modeling_sap2 import Sap2ForConditionalGeneration
 
 LORA_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -51,11 +52,12 @@ def apply_lora(model: Sap2ForConditionalGeneration, **options) -> PeftModel:
 
 
 def save_adapter(model: PeftModel, processor: ProcessorMixin, out_dir: str | Path) -> None:
-    """Save the trained weights (safetensors), the SAP² config and the processor."""
-    out_dir = Path(out_dir)
-    model.save_pretrained(out_dir, safe_serialization=True)
-    model.get_base_model().config.save_pretrained(out_dir)
-    processor.save_pretrained(out_dir)
+    """Save the trained weights (safetensors), the SAP² config and the processor, through
+    :func:`sap2.fileio.atomic_folder` (never a half-written ``out_dir``)."""
+    with atomic_folder(out_dir) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        model.get_base_model().config.save_pretrained(tmp)
+        processor.save_pretrained(tmp)
 
 
 def load_adapter(
@@ -83,6 +85,4 @@ def load_adapter(
 def export_merged(model: PeftModel, processor: ProcessorMixin, out_dir: str | Path) -> None:
     """Merge the adapters into the weights and save a standalone model folder, loadable
     with :func:`sap2.model.loading.load_sap2_model`."""
-    merged = model.merge_and_unload()
-    merged.save_pretrained(out_dir, safe_serialization=True)
-    processor.save_pretrained(out_dir)
+    save_sap2_model(model.merge_and_unload(), processor, out_dir)
