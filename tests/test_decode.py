@@ -105,6 +105,29 @@ def test_run_pl_reports_failures(tmp_path):
     assert bad.returncode != 0 and "needs JOB in the log file name" in bad.stderr
 
 
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 cores")
+def test_run_pl_runs_jobs_in_parallel_under_path_sh(tmp_path):
+    # Each job waits (5 s at most) until both have started: run one after the other, the
+    # first fails. path.sh's OMP_NUM_THREADS=1 must not limit run.pl to one job.
+    both = (
+        f"touch {tmp_path}/started.JOB; for i in $(seq 50); do "
+        + " && ".join(f"[ -f {tmp_path}/started.{job} ]" for job in (1, 2))
+        + " && exit 0; sleep 0.1; done; exit 1"
+    )
+    cmd = [
+        str(REPO / "utils" / "run.pl"),
+        "JOB=1:2",
+        str(tmp_path / "x.JOB.log"),
+        "bash",
+        "-c",
+        both,
+    ]
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
+    assert out.returncode == 0, out.stderr
+
+
 def test_decode_bad_inputs(tiny_model_dir, test_cuts, tmp_path, capsys):
     assert (
         run_decode(tiny_model_dir, test_cuts, tmp_path, "--context-field", "biasing_list_100") == 1

@@ -42,7 +42,8 @@ if ($jobname ne "" && $last > $first && $logfile !~ /$jobname/) {
 my $cmd = join(" ", map { my $a = $_; $a =~ /^[\w\/.:=,+@%-]+$/ ? $a : "'" . ($a =~ s/'/'\\''/gr) . "'" } @ARGV);
 
 if ($max_jobs <= 0) {
-  my $cores = `nproc 2>/dev/null` || 1;
+  # path.sh sets OMP_NUM_THREADS=1 for the jobs, and nproc obeys it: ignore it here.
+  my $cores = `env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null` || 1;
   chomp $cores;
   $max_jobs = $cores;
 }
