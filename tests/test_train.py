@@ -86,6 +86,34 @@ def test_training_examples_mix_tasks_and_drop_context(train_cuts):
     assert make(cut, audio).task == make(cut, audio).task  # deterministic per epoch
 
 
+def test_keyword_distractors_add_unsaid_context_words(train_cuts):
+    args = ("--model-dir", "m", "--train-cuts", "c", "--p-no-context", "0", "--p-long-context", "0")
+    plain = TrainingExamples(parse(*args))
+    distracted = TrainingExamples(parse(*args, "--keyword-distractors", "2"))
+    cuts = CutSet.from_file(train_cuts).to_eager()
+    audio = np.zeros(10, dtype=np.float32)
+    added = []
+    for epoch in range(20):
+        plain.set_epoch(epoch)
+        distracted.set_epoch(epoch)
+        for cut in cuts:
+            before, after = plain(cut, audio), distracted(cut, audio)
+            if after.task is not Task.TRANSCRIBE_CONTEXT:
+                assert after == before  # only the keywords shown change
+                continue
+            assert (after.transcript, after.keywords) == (before.transcript, before.keywords)
+            shown = list(after.context)
+            extra = [word for word in shown if word not in before.keywords]
+            assert [word for word in shown if word in before.keywords] == list(before.keywords)
+            said = set(before.transcript.lower().split())
+            assert len(set(extra)) == len(extra) <= 2
+            assert set(extra) <= set(cut.context) and not {w.lower() for w in extra} & said
+            added.append(len(extra))
+    assert set(added) == {0, 1, 2}
+    with pytest.raises(InputError, match="keyword_distractors must be >= 0"):
+        parse(*args, "--keyword-distractors", "-1")
+
+
 def test_window_size_per_step_is_reproducible_and_uses_every_size():
     draws = [step_window_size([1, 2, 4], seed=7, step=k) for k in range(60)]
     assert draws == [step_window_size([1, 2, 4], seed=7, step=k) for k in range(60)]

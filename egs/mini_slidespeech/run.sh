@@ -36,8 +36,8 @@ num_slides=3                # slides of OCR context around the current one
 exp_tag=
 nj=2
 train_threads=2             # torch threads of training (path.sh sets 1 for parallel jobs)
-ctc_steps=0                 # encoder CTC pretraining steps of stage 3 (0: none; README, runs 24-26)
-lm_steps=1000               # text pretraining steps of stage 4 (0: no pretraining)
+ctc_steps=2500              # encoder CTC pretraining steps of stage 3 (0: none)
+lm_steps=1500               # text pretraining steps of stage 4 (0: no pretraining)
 
 help_message=$(cat <<EOF2
 Usage: $0 [options]
@@ -85,7 +85,7 @@ fi
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
   log "Stage 1: manifests and cuts: ${corpus_dir} -> data/"
   sap2-prepare slidespeech "${corpus_dir}" data --parts train dev test --num-slides "${num_slides}" \
-    --max-seconds 6
+    --max-seconds 4
 fi
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then

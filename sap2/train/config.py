@@ -46,6 +46,7 @@ class TrainConfig:
     max_distractors: int = 1000
     spelling_families: str = ""  # words that sound alike, respelt per draw (sap2.train.respelling)
     p_renamed_keywords: float = 0.0  # transcribe_context: said words renamed (sap2.train.renaming)
+    keyword_distractors: int = 0  # transcribe_context: up to N unsaid context words added
     # Optimisation
     num_epochs: float = 1.0
     max_steps: int = 0  # > 0 overrides num_epochs
@@ -144,6 +145,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     for name in ("p_no_context", "p_long_context", "p_renamed_keywords"):
         if not 0 <= getattr(config, name) <= 1:
             raise InputError(f"{name} must be in [0, 1], got {getattr(config, name)}")
+    if config.keyword_distractors < 0:
+        raise InputError(f"keyword_distractors must be >= 0, got {config.keyword_distractors}")
     if not 0 <= config.ctc_weight < 1:
         raise InputError(f"ctc_weight must be in [0, 1), got {config.ctc_weight}")
     return config

@@ -18,6 +18,9 @@ With ``spelling_families`` (:mod:`sap2.train.respelling`), the words of a family
 respelt per cut and epoch, in the transcript and the context alike. With probability
 ``p_renamed_keywords`` (:mod:`sap2.train.renaming`), a ``transcribe_context`` example
 has its keywords renamed to invented words, in the transcript and the context alike.
+With ``keyword_distractors`` N > 0, the keywords shown by a ``transcribe_context``
+example get 0 to N other words of its context, not said, at random places: a pruning
+pass returns wrong words beside the right ones, and the second pass has to ignore them.
 """
 
 import random
@@ -45,6 +48,7 @@ class TrainingExamples:
         self.p_no_context = config.p_no_context
         self.p_long_context = config.p_long_context
         self.p_renamed_keywords = config.p_renamed_keywords
+        self.keyword_distractors = config.keyword_distractors
         self.seed = config.seed
         self.epoch = 0
         self.lists = None
@@ -89,6 +93,24 @@ class TrainingExamples:
                 name_rng = random.Random(rename_rng.bytes(8))
                 words, context, keywords = rename(texts, keywords, name_rng)
                 transcript = " ".join(words)
-            shown = context if rng.random() < self.p_long_context else keywords
+            if rng.random() < self.p_long_context:
+                return Example(audio, task, context, transcript, keywords)
+            shown = keywords
+            if self.keyword_distractors:
+                draw = utterance_rng(self.seed, cut.id, self.epoch, "distractors")
+                shown = with_distractors(keywords, context, self.keyword_distractors, draw)
             return Example(audio, task, shown, transcript, keywords)
         return Example(audio, task, context, transcript, keywords)
+
+
+def with_distractors(
+    keywords: list[str], context: list[str], most: int, rng: np.random.Generator
+) -> list[str]:
+    """``keywords`` with 0 to ``most`` other words of ``context`` inserted at random places."""
+    said = {word.lower() for word in keywords}
+    others = [word for word in dict.fromkeys(context) if word.lower() not in said]
+    count = min(int(rng.integers(0, most + 1)), len(others))
+    shown = list(keywords)
+    for index in rng.choice(len(others), size=count, replace=False):
+        shown.insert(int(rng.integers(0, len(shown) + 1)), others[index])
+    return shown

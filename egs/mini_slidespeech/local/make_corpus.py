@@ -38,7 +38,7 @@ from sap2.train.renaming import invented_words
 
 SR = 16000
 GAP_SECONDS = 0.4
-MAX_SECONDS = 5.6  # below the mini model's 6 s encoder window
+MAX_SECONDS = 3.8  # below the mini model's 4 s encoder window
 
 SUBJECTS = "we you i the model this method our system the network the team".split(" ")
 TEMPLATES_WITH_TERM = [
