@@ -47,7 +47,8 @@ for round in 1 2; do
       --cuts data/cuts/train.jsonl.gz --out "${work}/ctc_w${window}" --steps "${steps}"
     rm -rf "${work}/train_w${window}"
     timed "train_${window}" sap2-train --config "${train_config}" --model-dir "${work}/w${window}" \
-      --exp-dir "${work}/train_w${window}" --max-steps "${steps}" --save-steps 100000 \
+      --train-cuts data/cuts/train.jsonl.gz --exp-dir "${work}/train_w${window}" \
+      --max-steps "${steps}" --save-steps 100000 \
       --spelling-families download/mini_slidespeech/train/spelling_families
   done
 done
@@ -59,4 +60,4 @@ for window in ${windows}; do
     "$(echo "scale=1; ${seconds[ctc_${window}]} / 1" | bc) ($(echo "scale=2; ${seconds[ctc_${base}]} / ${seconds[ctc_${window}]}" | bc)x)" \
     "$(echo "scale=1; ${seconds[train_${window}]} / 1" | bc) ($(echo "scale=2; ${seconds[train_${base}]} / ${seconds[train_${window}]}" | bc)x)"
 done
-echo "(wall seconds of ${steps} steps, twice, start-up and loading included; $(nproc) cores)"
+echo "(wall seconds of ${steps} steps, twice, start-up and loading included; $(env -u OMP_NUM_THREADS nproc) cores)"
