@@ -64,6 +64,13 @@ def test_rerun_skips_decoded_utterances_and_ignores_a_torn_line(
     assert sorted(again) == sorted(lines)
 
 
+def run_pl(*args: str, **options) -> subprocess.CompletedProcess:
+    """utils/run.pl with ``args``, its output captured as text."""
+    return subprocess.run(
+        [str(REPO / "utils" / "run.pl"), *args], capture_output=True, text=True, **options
+    )
+
+
 def test_split_jobs_through_run_pl_and_merge(tiny_model_dir, test_cuts, tmp_path):
     assert (
         split_cuts(
@@ -71,13 +78,12 @@ def test_split_jobs_through_run_pl_and_merge(tiny_model_dir, test_cuts, tmp_path
         )
         == 0
     )
-    cmd = [
-        str(REPO / "utils" / "run.pl"), "JOB=1:2", str(tmp_path / "log" / "decode.JOB.log"),
+    out = run_pl(
+        "JOB=1:2", str(tmp_path / "log" / "decode.JOB.log"),
         sys.executable, "-m", "sap2.bin.decode", "--model-dir", str(tiny_model_dir),
         "--cuts", str(tmp_path / "split2" / "cuts.JOB.jsonl.gz"), "--mode", "no_context",
         "--max-new-tokens", "4", "--out-dir", str(tmp_path / "split2" / "JOB"),
-    ]  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr + (tmp_path / "log" / "decode.1.log").read_text()
     log = (tmp_path / "log" / "decode.2.log").read_text()
     assert log.startswith(f"# {sys.executable} -m sap2.bin.decode") and "# Ended (code 0)" in log
@@ -89,19 +95,10 @@ def test_split_jobs_through_run_pl_and_merge(tiny_model_dir, test_cuts, tmp_path
 
 
 def test_run_pl_reports_failures(tmp_path):
-    cmd = [
-        str(REPO / "utils" / "run.pl"),
-        "JOB=1:3",
-        str(tmp_path / "x.JOB.log"),
-        "bash",
-        "-c",
-        "test JOB -ne 2",
-    ]
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    out = run_pl("JOB=1:3", str(tmp_path / "x.JOB.log"), "bash", "-c", "test JOB -ne 2")
     assert out.returncode == 1 and f"1 / 3 failed, log is in {tmp_path}/x.2.log" in out.stderr
     assert "# Ended (code 1)" in (tmp_path / "x.2.log").read_text()
-    no_job = [str(REPO / "utils" / "run.pl"), "JOB=1:2", str(tmp_path / "x.log"), "true"]
-    bad = subprocess.run(no_job, capture_output=True, text=True)
+    bad = run_pl("JOB=1:2", str(tmp_path / "x.log"), "true")
     assert bad.returncode != 0 and "needs JOB in the log file name" in bad.stderr
 
 
@@ -114,17 +111,8 @@ def test_run_pl_runs_jobs_in_parallel_under_path_sh(tmp_path):
         + " && ".join(f"[ -f {tmp_path}/started.{job} ]" for job in (1, 2))
         + " && exit 0; sleep 0.1; done; exit 1"
     )
-    cmd = [
-        str(REPO / "utils" / "run.pl"),
-        "JOB=1:2",
-        str(tmp_path / "x.JOB.log"),
-        "bash",
-        "-c",
-        both,
-    ]
-    out = subprocess.run(
-        cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}
-    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = run_pl("JOB=1:2", str(tmp_path / "x.JOB.log"), "bash", "-c", both, env=env)
     assert out.returncode == 0, out.stderr
 
 
