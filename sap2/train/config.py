@@ -46,6 +46,7 @@ class TrainConfig:
     max_distractors: int = 1000
     spelling_families: str = ""  # words that sound alike, respelt per draw (sap2.train.respelling)
     p_renamed_keywords: float = 0.0  # transcribe_context: said words renamed (sap2.train.renaming)
+    p_renamed_prune: float = 0.0  # prune and multitask: said words renamed
     keyword_distractors: int = 0  # transcribe_context: up to N unsaid context words added
     # Optimisation
     num_epochs: float = 1.0
@@ -142,7 +143,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             raise InputError(f"--{name.replace('_', '-')} is required (command line or YAML)")
     config.task_weights()
     config.window_sizes()
-    for name in ("p_no_context", "p_long_context", "p_renamed_keywords"):
+    probabilities = ("p_no_context", "p_long_context", "p_renamed_keywords", "p_renamed_prune")
+    for name in probabilities:
         if not 0 <= getattr(config, name) <= 1:
             raise InputError(f"{name} must be in [0, 1], got {getattr(config, name)}")
     if config.keyword_distractors < 0:

@@ -17,7 +17,10 @@ keywords of an utterance are the context words heard in its transcript:
 With ``spelling_families`` (:mod:`sap2.train.respelling`), the words of a family are
 respelt per cut and epoch, in the transcript and the context alike. With probability
 ``p_renamed_keywords`` (:mod:`sap2.train.renaming`), a ``transcribe_context`` example
-has its keywords renamed to invented words, in the transcript and the context alike.
+has its keywords renamed to invented words, in the transcript and the context alike;
+with probability ``p_renamed_prune`` a ``prune`` or ``multitask`` example has them
+renamed too (its target can then only be copied from the context, as an unseen term at
+test time).
 With ``keyword_distractors`` N > 0, the keywords shown by a ``transcribe_context``
 example get 0 to N other words of its context, not said, at random places: a pruning
 pass returns wrong words beside the right ones, and the second pass has to ignore them.
@@ -48,6 +51,7 @@ class TrainingExamples:
         self.p_no_context = config.p_no_context
         self.p_long_context = config.p_long_context
         self.p_renamed_keywords = config.p_renamed_keywords
+        self.p_renamed_prune = config.p_renamed_prune
         self.keyword_distractors = config.keyword_distractors
         self.seed = config.seed
         self.epoch = 0
@@ -86,13 +90,16 @@ class TrainingExamples:
         keywords = heard_keywords(context, transcript)
         if task is Task.TRANSCRIBE:
             return Example(audio, task, (), transcript)
+        p_renamed = self.p_renamed_keywords
+        if task is not Task.TRANSCRIBE_CONTEXT:
+            p_renamed = self.p_renamed_prune
+        rename_rng = utterance_rng(self.seed, cut.id, self.epoch, "rename")
+        if keywords and rename_rng.random() < p_renamed:
+            texts = [transcript.split(), context, keywords]
+            name_rng = random.Random(rename_rng.bytes(8))
+            words, context, keywords = rename(texts, keywords, name_rng)
+            transcript = " ".join(words)
         if task is Task.TRANSCRIBE_CONTEXT:
-            rename_rng = utterance_rng(self.seed, cut.id, self.epoch, "rename")
-            if keywords and rename_rng.random() < self.p_renamed_keywords:
-                texts = [transcript.split(), context, keywords]
-                name_rng = random.Random(rename_rng.bytes(8))
-                words, context, keywords = rename(texts, keywords, name_rng)
-                transcript = " ".join(words)
             if rng.random() < self.p_long_context:
                 return Example(audio, task, context, transcript, keywords)
             shown = keywords
