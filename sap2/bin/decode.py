@@ -57,9 +57,9 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def decode(args: argparse.Namespace) -> int:
-    from sap2.decode.decoder import DecodeOptions, Decoder, decode_cuts, merge_outputs
-
     if args.merge:
+        from sap2.decode.outputs import merge_outputs
+
         count = merge_outputs(args.merge, args.out_dir)
         logger.info("merged %d utterances into %s", count, args.out_dir)
         return 0
@@ -68,6 +68,7 @@ def decode(args: argparse.Namespace) -> int:
     import torch
     from lhotse import CutSet
 
+    from sap2.decode.decoder import DecodeOptions, Decoder, decode_cuts
     from sap2.model.loading import load_sap2_model
     from sap2.model.lora import load_adapter
 

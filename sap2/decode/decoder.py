@@ -17,7 +17,7 @@ KW$KW$...``, the pruned keywords) are written at the end, with ``decode_stats.js
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from transformers import ProcessorMixin
 
 from sap2.data.dataset import load_audio
 from sap2.decode.keyword_constraint import KeywordConstraint
+from sap2.decode.outputs import read_done, write_outputs
 from sap2.errors import InputError
 from sap2.fileio import atomic_write_text
 from sap2.model.processor import SAMPLING_RATE, Example, encode_batch
@@ -136,19 +137,6 @@ class Decoder:
         return [{"hyp": h, "keywords": k} for h, k in zip(hyps, pruned, strict=True)]
 
 
-def read_done(path: Path) -> dict[str, dict]:
-    """Results already in ``hyp.jsonl`` (a torn last line from a kill is ignored)."""
-    done: dict[str, dict] = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            done[record["id"]] = record
-    return done
-
-
 def decode_cuts(decoder: Decoder, cuts: CutSet, out_dir: str | Path) -> dict:
     """Decode every cut not yet in ``out_dir/hyp.jsonl``; write the outputs; return stats."""
     out_dir = Path(out_dir)
@@ -208,48 +196,3 @@ def decode_cuts(decoder: Decoder, cuts: CutSet, out_dir: str | Path) -> dict:
         atomic_write_text(out_dir / "decode_stats.json", json.dumps(stats, indent=2) + "\n")
     write_outputs(read_done(jsonl), out_dir)
     return stats
-
-
-def write_outputs(results: dict[str, dict], out_dir: Path) -> None:
-    """``hyp.txt`` and, when keywords were predicted, ``keywords.txt``, sorted by id."""
-    ordered = [results[k] for k in sorted(results)]
-    atomic_write_text(out_dir / "hyp.txt", "".join(f"{r['id']} {r['hyp']}\n" for r in ordered))
-    if any("keywords" in r for r in ordered):
-        atomic_write_text(
-            out_dir / "keywords.txt",
-            "".join(f"{r['id']} {'$'.join(r.get('keywords', []))}\n" for r in ordered),
-        )
-
-
-def merge_outputs(parts: Sequence[str | Path], out_dir: str | Path) -> int:
-    """Concatenate the ``hyp.jsonl`` of job folders into ``out_dir`` (``JOB=1:N`` decoding)
-    and add up their ``decode_stats.json`` (the RTF is summed job time over audio)."""
-    merged: dict[str, dict] = {}
-    for part in parts:
-        path = Path(part) / "hyp.jsonl"
-        if not path.is_file():
-            raise InputError(f"{path}: missing; did decoding job {part} finish?")
-        merged.update(read_done(path))
-    out_dir = Path(out_dir)
-    stats = [json.loads(p.read_text()) for p in (Path(d) / "decode_stats.json" for d in parts)
-             if p.is_file()]  # fmt: skip
-    if stats:
-        audio = sum(s["audio_seconds"] for s in stats)
-        seconds = sum(s["decode_seconds"] for s in stats)
-        utterances = sum(s["utterances"] for s in stats)
-        context = sum(s["utterances"] * (s.get("context_tokens") or 0) for s in stats)
-        total = {
-            "utterances": utterances,
-            "audio_seconds": audio,
-            "decode_seconds": seconds,
-            "rtf": seconds / audio if audio else None,
-            "context_tokens": context / utterances if utterances else None,
-            "jobs": len(stats),
-        }
-        atomic_write_text(out_dir / "decode_stats.json", json.dumps(total, indent=2) + "\n")
-    atomic_write_text(
-        out_dir / "hyp.jsonl",
-        "".join(json.dumps(merged[k], ensure_ascii=False) + "\n" for k in sorted(merged)),
-    )
-    write_outputs(merged, out_dir)
-    return len(merged)
