@@ -11,7 +11,7 @@ from sap2.errors import InputError
 from sap2.model.prompts import Task
 from sap2.train.config import config_from_args
 from sap2.train.examples import TrainingExamples
-from sap2.train.renaming import SYLLABLES, invented_words, rename
+from sap2.train.renaming import SYLLABLES, first_syllable, invented_words, rename
 
 
 def test_invented_words_are_distinct_syllable_words():
@@ -32,6 +32,19 @@ def test_rename_is_consistent_and_case_insensitive():
     assert transcript == ["we", "train", name, "and", name, "lattice"]
     assert context == [name, "summary", "|"]
     assert rename(texts, [], random.Random(3)) == texts  # nothing to rename
+
+
+def test_rename_can_keep_the_first_syllable():
+    assert [first_syllable(w) for w in ("lanos", "zephyr", "teferus", "aeon", "x")] == [
+        "la", "ze", "te", "aeo", "x",
+    ]  # fmt: skip
+    words = ["lanos", "lanas", "boga", "zephyr"]
+    for seed in range(20):
+        (renamed,) = rename([words], words, random.Random(seed), keep_first_syllable=True)
+        assert len(set(renamed)) == len(words)  # distinct, and none kept as it was
+        for old, new in zip(words, renamed, strict=True):
+            assert new != old and new.startswith(first_syllable(old))
+            assert len(new) > len(first_syllable(old))
 
 
 @pytest.mark.parametrize(
@@ -63,6 +76,8 @@ def test_training_examples_rename_only_their_tasks(slidespeech_test_cuts, option
         for old, new in names.items():
             assert (new == old) == (old not in said)  # exactly the keywords are renamed
         assert list(after.keywords) == [names[k] for k in before.keywords]
+        if Task.PRUNE in renamed_tasks:
+            assert all(names[k].startswith(first_syllable(k)) for k in before.keywords)
         assert list(after.context) == [names.get(w, w) for w in before.context]
         renamed_to.update(names[k] for k in before.keywords)
     assert renamed_tasks <= tasks and len(tasks) > len(renamed_tasks)

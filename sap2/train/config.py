@@ -46,7 +46,7 @@ class TrainConfig:
     max_distractors: int = 1000
     spelling_families: str = ""  # words that sound alike, respelt per draw (sap2.train.respelling)
     p_renamed_keywords: float = 0.0  # transcribe_context: said words renamed (sap2.train.renaming)
-    p_renamed_prune: float = 0.0  # prune and multitask: said words renamed
+    p_renamed_prune: float = 0.0  # prune and multitask: said words renamed after syllable 1
     keyword_distractors: int = 0  # transcribe_context: up to N unsaid context words added
     # Optimisation
     num_epochs: float = 1.0

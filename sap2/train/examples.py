@@ -19,8 +19,8 @@ respelt per cut and epoch, in the transcript and the context alike. With probabi
 ``p_renamed_keywords`` (:mod:`sap2.train.renaming`), a ``transcribe_context`` example
 has its keywords renamed to invented words, in the transcript and the context alike;
 with probability ``p_renamed_prune`` a ``prune`` or ``multitask`` example has them
-renamed too (its target can then only be copied from the context, as an unseen term at
-test time).
+renamed after their first syllable (which still tells which word was said; the rest can
+only be copied from the context, as for an unseen term at test time).
 With ``keyword_distractors`` N > 0, the keywords shown by a ``transcribe_context``
 example get 0 to N other words of its context, not said, at random places: a pruning
 pass returns wrong words beside the right ones, and the second pass has to ignore them.
@@ -90,14 +90,13 @@ class TrainingExamples:
         keywords = heard_keywords(context, transcript)
         if task is Task.TRANSCRIBE:
             return Example(audio, task, (), transcript)
-        p_renamed = self.p_renamed_keywords
-        if task is not Task.TRANSCRIBE_CONTEXT:
-            p_renamed = self.p_renamed_prune
+        pruning = task is not Task.TRANSCRIBE_CONTEXT
+        p_renamed = self.p_renamed_prune if pruning else self.p_renamed_keywords
         rename_rng = utterance_rng(self.seed, cut.id, self.epoch, "rename")
         if keywords and rename_rng.random() < p_renamed:
             texts = [transcript.split(), context, keywords]
             name_rng = random.Random(rename_rng.bytes(8))
-            words, context, keywords = rename(texts, keywords, name_rng)
+            words, context, keywords = rename(texts, keywords, name_rng, pruning)
             transcript = " ".join(words)
         if task is Task.TRANSCRIBE_CONTEXT:
             if rng.random() < self.p_long_context:
