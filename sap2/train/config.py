@@ -114,8 +114,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             f"--{f.name.replace('_', '-')}",
             type=str2bool if kind is bool else kind,
-            default=None,
-            help=f"(default {f.default!r})",
+            default=argparse.SUPPRESS,  # unset: the YAML's value, else the field's default
+            help=f"(default {f.default!r} unless --config sets it)",
         )
 
 

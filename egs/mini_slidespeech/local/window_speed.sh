@@ -27,7 +27,8 @@ declare -A seconds
 for window in ${windows}; do
   sed "s/^window_seconds: .*/window_seconds: ${window}/" conf/model.yaml > "${work}/model_w${window}.yaml"
   python -m sap2.model.tiny --out "${work}/w${window}" --texts data/train/text \
-    --config "${work}/model_w${window}.yaml" 2> "${work}/w${window}.log"
+    --config "${work}/model_w${window}.yaml" 2> "${work}/w${window}.log" \
+    || { log "building the ${window} s model failed: see ${work}/w${window}.log"; exit 1; }
   seconds[ctc_${window}]=0
   seconds[train_${window}]=0
 done
@@ -36,7 +37,8 @@ timed() {  # timed KEY COMMAND...: add the wall seconds of COMMAND to seconds[KE
   local key=$1 start
   shift
   start=$(date +%s.%N)
-  OMP_NUM_THREADS=2 "$@" > "${work}/${key}.log" 2>&1
+  OMP_NUM_THREADS=2 "$@" > "${work}/${key}.log" 2>&1 \
+    || { log "${key} failed: see ${work}/${key}.log"; exit 1; }
   seconds[${key}]=$(echo "${seconds[${key}]} + $(date +%s.%N) - ${start}" | bc)
 }
 
