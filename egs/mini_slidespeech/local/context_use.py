@@ -27,10 +27,9 @@ import sys
 from pathlib import Path
 
 import jiwer
-import numpy as np
 import torch
 from lhotse import CutSet
-from pretrain_encoder import ctc_collapse, term_similarity
+from pretrain_encoder import features, greedy_transcripts, term_similarity
 
 from sap2.data.dataset import load_audio
 from sap2.fileio import atomic_write_text
@@ -65,19 +64,6 @@ def measure(model, processor, example: Example, terms: list[str]) -> tuple[float
     return float(out.loss), first, later
 
 
-def ctc_transcript(model, processor, audio: np.ndarray) -> str:
-    """The greedy CTC transcript of the audio: the LM head's best token per audio frame,
-    repeats merged, blanks dropped."""
-    batch = encode_batch(processor, [Example(audio)], False)
-    with torch.no_grad():
-        features, lengths = model.encode_audio(
-            batch["input_features"], batch["feature_attention_mask"]
-        )
-        best = model.lm_head(features[0, : lengths[0]]).argmax(-1).tolist()
-    tokens = ctc_collapse(best, model.config.ctc_blank_token_id)
-    return processor.tokenizer.decode(tokens).strip()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -100,24 +86,16 @@ def main() -> None:
     all_terms = sorted({t.lower() for cut in cuts for t in cut.custom.get("ocr_keywords", [])})
     rng = random.Random(args.seed)
     rows: dict[tuple[str, str], list] = {}
-    count = 0
-    with_ctc = model.config.ctc_weight > 0
-    references, heard, terms_said, terms_heard, similarity = [], [], 0, 0, []
+    said_cuts = []
     for cut in cuts:
         text = cut.supervisions[0].text or ""
         said = [t.lower() for t in cut.custom.get("ocr_keywords", []) if t.lower() in text.split()]
         if not said:
             continue
-        count += 1
         others = [t for t in all_terms if t not in said]
         wrong = rng.sample(others, min(len(said), len(others)))
+        said_cuts.append((cut, said))
         audio = load_audio(cut)
-        if with_ctc:
-            references.append(text)
-            heard.append(ctc_transcript(model, processor, audio))
-            terms_said += len(said)
-            terms_heard += sum(t in heard[-1].split() for t in said)
-            similarity += term_similarity(text, heard[-1], set(said))
         conditions = [("none", "-", Example(audio, Task.TRANSCRIBE, [], text))]
         for window in args.windows:
             for name, keywords in (("right", said), ("wrong", wrong)):
@@ -131,10 +109,10 @@ def main() -> None:
             row[0].append(loss)
             row[1] += first
             row[2] += later
-    if not count:
+    if not said_cuts:
         sys.exit(f"context_use.py: {args.cuts}: no utterance says a term of its slide")
     lines = [
-        f"utterances with a slide term: {count}",
+        f"utterances with a slide term: {len(said_cuts)}",
         "keywords\twindow\tloss\tfirst pieces right\tlater pieces right",
     ]
     for (name, window), (losses, first, later) in rows.items():
@@ -142,7 +120,15 @@ def main() -> None:
             f"{name}\t{window}\t{sum(losses) / len(losses):.3f}\t"
             f"{sum(first) / max(1, len(first)):.2f}\t{sum(later) / max(1, len(later)):.2f}"
         )
-    if with_ctc:
+    if model.config.ctc_weight > 0:
+        items = features(processor, [cut for cut, _ in said_cuts])
+        heard = greedy_transcripts(model, processor, items)
+        references = [text for _, _, text in items]
+        terms_said = sum(len(said) for _, said in said_cuts)
+        terms_heard, similarity = 0, []
+        for (_, said), reference, hypothesis in zip(said_cuts, references, heard, strict=True):
+            terms_heard += sum(t in hypothesis.split() for t in said)
+            similarity += term_similarity(reference, hypothesis, set(said))
         lines.append(
             f"audio encoder alone (greedy CTC): WER {100 * jiwer.wer(references, heard):.2f}, "
             f"terms spelt right {terms_heard} of {terms_said}, letter similarity "
