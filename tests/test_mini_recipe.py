@@ -59,9 +59,11 @@ def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
         assert set("".join(keywords).split("$")) - {""} <= contexts[utt], line
     use = [line.split("\t") for line in (exp / "context_use_test.txt").read_text().splitlines()]
     assert [row[:2] for row in use[2:-1]] == [
-        ["none", "-"], ["right", "1"], ["wrong", "1"], ["right", "2"], ["wrong", "2"],
+        ["none", "-"], ["right", "1"], ["wrong", "1"], ["pruning", "1"],
+        ["right", "2"], ["wrong", "2"], ["pruning", "2"],
     ]  # fmt: skip
-    assert all(float(row[2]) > 0 and 0 <= float(row[3]) <= 1 for row in use[2:-1])
+    for row in use[2:-1]:  # loss, first and later pieces right
+        assert float(row[2]) > 0 and all(0 <= float(share) <= 1 for share in row[3:5]), row
     # conf/train.yaml trains with a CTC loss: what the audio encoder hears alone.
     assert use[-1][0].startswith("audio encoder alone (greedy CTC): WER ")
     results = (recipe / "RESULTS.md").read_text()

@@ -9,7 +9,10 @@ scores "right" well below "none"; one that ignores the context scores all three 
 Decoding can still miss every term while this shows a partial use of the context, so the
 teacher-forced accuracy of the terms' pieces is given too: of their first pieces (which
 context word to copy) and of their later pieces (continuing a copy). Keyword lists are
-measured at each SAP window given (1: as they are; 2: pooled two to one).
+measured at each SAP window given (1: as they are; 2: pooled two to one). The
+``pruning`` rows measure the first pass of two-stage decoding the same way: the slide
+context (the cut's ``context`` field) in the prompt, the context words said as target,
+and the pieces of the terms among them.
 
 For a model trained with an auxiliary CTC loss (``ctc_weight`` > 0), a last line says
 what its audio encoder hears alone: the greedy CTC transcripts (through the LM head) of
@@ -35,12 +38,13 @@ from sap2.data.dataset import load_audio
 from sap2.fileio import atomic_write_text
 from sap2.model.loading import load_sap2_model
 from sap2.model.processor import Example, encode_batch
-from sap2.model.prompts import Task
+from sap2.model.prompts import Task, heard_keywords, target_text
 
 
 def measure(model, processor, example: Example, terms: list[str]) -> tuple[float, list, list]:
-    """Loss per target token and, for each piece of the terms in the transcript, whether
-    the argmax prediction is right: (loss, first pieces, later pieces)."""
+    """Loss per target token and, for each piece of the terms in the target (the
+    transcript, or the keywords of a pruning example), whether the argmax prediction is
+    right: (loss, first pieces, later pieces)."""
     batch = encode_batch(processor, [example], True)
     with torch.no_grad():
         packed = model.pack_inputs(
@@ -54,7 +58,7 @@ def measure(model, processor, example: Example, terms: list[str]) -> tuple[float
     labels = packed.labels[0]
     positions = (labels != -100).nonzero().flatten().tolist()
     pieces = processor.tokenizer.convert_ids_to_tokens([int(labels[p]) for p in positions])
-    words = example.transcript.split()
+    words = target_text(example.task, example.transcript, example.keywords).split()
     first, later, word = [], [], -1
     for position, piece in zip(positions, pieces, strict=True):
         word += piece.startswith("\u2581")  # sentencepiece's word-boundary mark
@@ -97,10 +101,14 @@ def main() -> None:
         said_cuts.append((cut, said))
         audio = load_audio(cut)
         conditions = [("none", "-", Example(audio, Task.TRANSCRIBE, [], text))]
+        context = list(cut.custom.get("context", []))
+        pruning = Example(audio, Task.PRUNE, context, text, heard_keywords(context, text))
         for window in args.windows:
             for name, keywords in (("right", said), ("wrong", wrong)):
                 example = Example(audio, Task.TRANSCRIBE_CONTEXT, keywords, text)
                 conditions.append((name, str(window), example))
+            if context:
+                conditions.append(("pruning", str(window), pruning))
         for name, window, example in conditions:
             if model.context_pooling is not None and window != "-":
                 model.context_pooling.window_size = int(window)
