@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -51,7 +52,9 @@ def run_tool(
     """Parse ``cmd`` (default: ``sys.argv[1:]``) and run ``body``.
 
     An :class:`InputError` is printed as ``PROG: error: MESSAGE`` and gives exit status 1;
-    usage errors exit with status 2 through argparse. Returns the exit status.
+    usage errors exit with status 2 through argparse. Output piped into a reader that
+    stops early (``| head``) ends the tool quietly with status 1, as Python's docs advise.
+    Returns the exit status.
     """
     args = parser.parse_args(cmd)
     setup_logging(getattr(args, "verbose", False))
@@ -59,4 +62,8 @@ def run_tool(
         return body(args) or 0
     except InputError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # Point stdout at /dev/null so that flushing it at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

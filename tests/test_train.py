@@ -58,6 +58,15 @@ def test_config_yaml_then_command_line(tmp_path):
         parse("--model-dir", "m", "--train-cuts", "c", "--ctc-weight", "1")
 
 
+def test_print_config_into_a_closed_pipe_ends_quietly():
+    cmd = [sys.executable, "-m", "sap2.bin.train", "--model-dir", "m", "--train-cuts", "c",
+           "--print-config"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the tool writes (as `| head` can be)
+    stderr = proc.stderr.read().decode()
+    assert proc.wait() == 1 and "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
 def test_training_examples_mix_tasks_and_drop_context(train_cuts):
     config = parse(
         "--model-dir", "m", "--train-cuts", "c", "--p-no-context", "0.2", "--p-long-context", "0.5"
