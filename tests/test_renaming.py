@@ -81,7 +81,7 @@ def test_training_examples_rename_only_their_tasks(slidespeech_test_cuts, option
         assert list(after.context) == [names.get(w, w) for w in before.context]
         renamed_to.update(names[k] for k in before.keywords)
     assert renamed_tasks <= tasks and len(tasks) > len(renamed_tasks)
-    assert len(renamed_to) > 5  # fresh names per epoch
+    assert len(renamed_to) > 10  # fresh names per epoch
 
 
 @pytest.mark.parametrize("name", ["p_renamed_keywords", "p_renamed_prune"])
