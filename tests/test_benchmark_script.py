@@ -1,5 +1,5 @@
-"""benchmarks/score_speed.py runs and cross-checks sap2 against its baseline (no timing
-is asserted: speed is reported by the benchmark, not tested)."""
+"""The benchmark scripts run on small inputs (score_speed.py also cross-checks sap2
+against its baseline); no timing is asserted: speed is reported by the benchmarks."""
 
 import json
 import random
@@ -27,3 +27,14 @@ def test_score_speed_on_a_small_synthetic_set(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "40 utterances, identical counts" in out
     assert "alignment + counting" in out
+
+
+def test_real_size_benchmark_runs_small_on_a_cpu(capsys):
+    bench = load_script("benchmarks/real_size.py")
+    args = ["--size", "small", "--device", "cpu", "--dtype", "float32", "--words", "30"]
+    assert bench.main([*args, "--repeat", "1", "--seconds", "1", "--new-tokens", "3"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    rows = [row for row in rows if row and row[0] == "30"]
+    assert [row[1] for row in rows] == ["1", "2", "4"]
+    assert all(float(row[3]) > 0 and float(row[6]) > 0 and float(row[9]) > 0 for row in rows)
+    assert rows[0][4] == "1.00"  # window 1 is the baseline of the ratios
