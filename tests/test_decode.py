@@ -149,7 +149,7 @@ def test_transcribe_own_audio(tiny_model_dir, tmp_path, capsys):
     ]
     assert transcribe([*args, *files]) == 1
     out, err = capsys.readouterr()
-    assert [line.split("\t")[0] for line in out.splitlines()] == [files[0], files[2]]
+    assert [line.split("\t")[0] for line in out.splitlines()] == [files[0], files[2]], err
     assert f"{files[1]}: cannot read audio" in err and "Traceback" not in err
     assert transcribe(["--model", str(tiny_model_dir), "--mode", "two_stage", files[0]]) == 1
     assert "needs --keywords" in capsys.readouterr().err
