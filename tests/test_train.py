@@ -128,6 +128,8 @@ def test_window_size_per_step_is_reproducible_and_uses_every_size():
     assert draws == [step_window_size([1, 2, 4], seed=7, step=k) for k in range(60)]
     assert set(draws) == {1, 2, 4}
     assert draws != [step_window_size([1, 2, 4], seed=8, step=k) for k in range(60)]
+    weighted = [step_window_size([1, 2, 2], seed=7, step=k) for k in range(300)]
+    assert 1.5 < weighted.count(2) / weighted.count(1) < 2.7  # a size listed twice: twice as often
 
 
 def run_train(tiny_model_dir, cuts, exp, **popen):
