@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import REPO
@@ -24,8 +25,6 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 
 def test_bf16_model_on_the_gpu_agrees_with_float32(tiny_model_dir):
-    import numpy as np
-
     audio = (np.random.default_rng(0).standard_normal(16000 * 2) * 0.1).astype(np.float32)
     example = Example(audio, Task.TRANSCRIBE_CONTEXT, ["pooling", "context"], "attention pooling")
     losses = {}
@@ -60,8 +59,7 @@ def test_deepspeed_zero2_training_resumes_and_decodes(
         assert out.returncode == 0, out.stderr + log[-4000:]
         return log
 
-    log = train(2)
-    assert "DeepSpeed" in log or "deepspeed" in log
+    train(2)
     assert (exp / "checkpoint-2" / "rank0_sampler_state.pt").is_file()
     assert any((exp / "checkpoint-2").glob("global_step*"))  # DeepSpeed's own state
     log = train(4)
