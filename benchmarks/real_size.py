@@ -9,7 +9,7 @@ Its processor is a small sentencepiece one from :mod:`sap2.model.tiny` (Qwen2-Au
 128 log-mel bins and 30 s window); a real tokenizer gives about as many tokens for the
 common words and fewer for the rare ones, so the token counts are printed. Every step
 runs sap2's own code: :func:`~sap2.model.processor.encode_batch`, the SAP² model class,
-:func:`~sap2.model.lora.apply_lora` (rank 8, audio encoder frozen, as ``conf/train.yaml``)
+:func:`~sap2.model.lora.apply_lora` with ``sap2-train``'s defaults (rank 8, audio encoder frozen)
 with gradient checkpointing, and ``generate``.
 
 For each biasing list of N words (a training batch of 4 utterances of 10 s that each
@@ -38,14 +38,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sap2.model.configuration_sap2 import Sap2Config
 from sap2.model.loading import sap2_config_from
 from sap2.model.lora import apply_lora
 from sap2.model.modeling_sap2 import Sap2ForConditionalGeneration
-from sap2.model.pooling import SpeechAttentionPooling
 from sap2.model.processor import Example, add_context_tokens, encode_batch, load_processor
 from sap2.model.prompts import Task
 from sap2.model.tiny import build_tiny_qwen2_audio
+from sap2.train.config import TrainConfig
 
 WINDOWS = (1, 2, 4)
 # Qwen2-Audio-7B-Instruct's config.json; "small" keeps the layout at CPU size.
@@ -87,24 +86,19 @@ def build_model(
             vocab_size=2000, hidden_size=32, num_layers=1, audio_dim=32,
         )  # fmt: skip
         processor = load_processor(folder)
-        fields = sap2_config_from(folder).to_dict()
-    for part, shape in (("text_config", "text"), ("audio_config", "audio")):
-        fields[part].update(SHAPES[size][shape])
-        fields[part].pop("layer_types", None)  # derived from the number of layers
-    fields["tie_word_embeddings"] = fields["text_config"]["tie_word_embeddings"] = False
-    config = Sap2Config(**{k: v for k, v in fields.items() if k != "model_type"})
+        tiny = sap2_config_from(folder)
+        text = {**tiny.text_config.to_dict(), **SHAPES[size]["text"], "tie_word_embeddings": False}
+        audio = {**tiny.audio_config.to_dict(), **SHAPES[size]["audio"]}
+        text.pop("layer_types", None)  # derived from the number of layers
+        config = sap2_config_from(
+            folder, text_config=text, audio_config=audio, tie_word_embeddings=False
+        )
     with torch.device(device):
         model = Sap2ForConditionalGeneration._from_config(
             config, dtype=dtype, attn_implementation="sdpa"
         )
     add_context_tokens(processor, model)
     return model, processor
-
-
-def set_window(model: torch.nn.Module, size: int) -> None:
-    for module in model.modules():
-        if isinstance(module, SpeechAttentionPooling):
-            module.window_size = size
 
 
 def timed(fn: Callable[[], object], device: torch.device, repeat: int) -> tuple[float, float]:
@@ -193,7 +187,11 @@ def main(cmd: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     model, processor = build_model(args.size, device, dtype)
     model.config.use_cache = False
-    lora = apply_lora(model, rank=8, alpha=16, dropout=0.05, train_audio_encoder=False)
+    lora_options = TrainConfig()  # the LoRA settings of sap2-train's defaults
+    lora = apply_lora(
+        model, rank=lora_options.lora_rank, alpha=lora_options.lora_alpha,
+        dropout=lora_options.lora_dropout, train_audio_encoder=lora_options.train_audio_encoder,
+    )  # fmt: skip
     lora.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     trainable = [p for p in lora.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=1e-6)
@@ -214,7 +212,7 @@ def main(cmd: Sequence[str] | None = None) -> int:
         prune = batch_of(processor, words, Task.PRUNE, 1, args.seconds, False, device)
         base = None
         for window in WINDOWS:
-            set_window(model, window)
+            model.context_pooling.window_size = window
             row = measure(lora, optimizer, train, prune, args)
             base = base or row
             print(f"{num_words:>6} {window:>2} {int(train['attention_mask'][0].sum()):>7} "
