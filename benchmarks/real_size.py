@@ -181,7 +181,12 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(cmd: Sequence[str] | None = None) -> int:
-    args = get_parser().parse_args(cmd)
+    parser = get_parser()
+    args = parser.parse_args(cmd)
+    if min(*args.words, args.batch, args.repeat, args.new_tokens) < 1 or args.seconds <= 0:
+        parser.error("--words, --batch, --repeat and --new-tokens must be >= 1, --seconds > 0")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: no CUDA GPU visible (--size small --device cpu)")
     device, dtype = torch.device(args.device), getattr(torch, args.dtype)
     torch.manual_seed(0)
     start = time.perf_counter()

@@ -4,6 +4,7 @@ against its baseline); no timing is asserted: speed is reported by the benchmark
 import json
 import random
 
+import pytest
 from conftest import load_script
 
 
@@ -38,3 +39,12 @@ def test_real_size_benchmark_runs_small_on_a_cpu(capsys):
     assert [row[1] for row in rows] == ["1", "2", "4"]
     assert all(float(row[3]) > 0 and float(row[6]) > 0 and float(row[9]) > 0 for row in rows)
     assert rows[0][4] == "1.00"  # window 1 is the baseline of the ratios
+
+
+def test_real_size_benchmark_refuses_bad_options(capsys):
+    bench = load_script("benchmarks/real_size.py")
+    for args in (["--size", "small", "--device", "cpu", "--repeat", "0"], ["--seconds", "-1"]):
+        with pytest.raises(SystemExit) as exit_info:
+            bench.main(args)
+        assert exit_info.value.code == 2
+        assert "must be >= 1" in capsys.readouterr().err
