@@ -69,6 +69,11 @@ def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
     results = (recipe / "RESULTS.md").read_text()
     assert all(f"| {tag} | test |" in results for tag in tags)
     assert "| pruning precision | context tokens |" in results
+    # Each condition against no context, and the one model behind them all.
+    against = results.split("## Against no_context", 1)[1]
+    assert all(f"| sap2_train | {tag} | test |" in against for tag in tags)
+    assert "- sap2_train: 5 decodes of one trained model" in results
+    assert "context dropout (p_no_context 0.1)" in results
     assert (recipe / "RESULTS.png").read_bytes().startswith(b"\x89PNG")
     # A rerun of the corpus stage skips the synthesis.
     again = run_recipe(recipe, "--corpus-dir", str(corpus), "--stop-stage", "0")

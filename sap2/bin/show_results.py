@@ -6,9 +6,12 @@ scoring stage with ``sap2-score --json``) and ``decode_stats.json`` beside the
 hypotheses, and writes one table (system, decode, test set, context list size N,
 WER, U-WER, B-WER, keyword recall and precision of pruning, context positions the LLM
 read per utterance, real-time factor) headed by the date, the Python, PyTorch and git
-versions and the command that regenerates it. The PNG plots B-WER against N where
-decode tags end in ``_N<size>`` (context list size), else WER, U-WER and B-WER of
-every decode as bars.
+versions and the command that regenerates it. Below the table: every decode against the
+baseline decode of its system and set (``--baseline``, the recipes' ``no_context``):
+U-WER and B-WER errors and their relative change, which is how the context's gain is
+judged; and what each system is (its training settings from ``EXP/<system>/config.yaml``,
+one model serving all its decodes). The PNG plots B-WER against N where decode tags end
+in ``_N<size>`` (context list size), else WER, U-WER and B-WER of every decode as bars.
 
 Usage:
   python -m sap2.bin.show_results exp --out RESULTS.md --plot RESULTS_bwer.png
@@ -17,6 +20,7 @@ Usage:
 
 import argparse
 import json
+import math
 import platform
 import re
 import subprocess
@@ -25,11 +29,19 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+import yaml
+
 from sap2.cli import doc_parser, run_tool
 from sap2.errors import InputError
 from sap2.fileio import atomic_output, atomic_write_text
 
 _SIZE = re.compile(r"_N(\d+)$")
+_COUNT_FIELDS = ("ref_words", "subs", "ins", "dels", "error_rate")
+# Training settings named in the systems section, where a system's config.yaml has them.
+SYSTEM_KEYS = (
+    "model_dir", "lora_rank", "p_no_context", "sap_mode", "sap_window_size",
+    "sap_window_mix", "max_steps",
+)  # fmt: skip
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -37,18 +49,38 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("exp_dir", help="a recipe's exp/ folder")
     parser.add_argument("--out", default="RESULTS.md", help="markdown file to write")
     parser.add_argument("--plot", default="RESULTS_bwer.png", help="PNG of the error rates")
+    parser.add_argument(
+        "--baseline", default="no_context",
+        help="decode tag every other decode is compared with ('' for no comparison)",
+    )  # fmt: skip
     parser.add_argument("--verbose", action="store_true")
     return parser
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: not JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a JSON object")
+    return data
 
 
 def collect(exp_dir: Path) -> list[dict]:
     """One row per scored decode, sorted by system, decode tag and test set."""
     rows = []
     for wer_json in sorted(exp_dir.glob("*/decode_*/*/scoring/wer.json")):
-        summary = json.loads(wer_json.read_text())
         set_dir = wer_json.parent.parent
+        summary = _read_json(wer_json)
+        counts = {key: summary.get(key) for key in ("wer", "u_wer", "b_wer")}
+        if "utterances" not in summary or not all(
+            isinstance(c, dict) and all(field in c for field in _COUNT_FIELDS)
+            for c in counts.values()
+        ):
+            raise InputError(f"{wer_json}: not a sap2-score --json summary")
         stats_path = set_dir / "decode_stats.json"
-        stats = json.loads(stats_path.read_text()) if stats_path.is_file() else {}
+        stats = _read_json(stats_path) if stats_path.is_file() else {}
         tag = set_dir.parent.name.removeprefix("decode_")
         size = _SIZE.search(tag)
         rows.append(
@@ -58,9 +90,11 @@ def collect(exp_dir: Path) -> list[dict]:
                 "set": set_dir.name,
                 "list_size": int(size.group(1)) if size else None,
                 "utterances": summary["utterances"],
-                "wer": summary["wer"]["error_rate"],
-                "u_wer": summary["u_wer"]["error_rate"],
-                "b_wer": summary["b_wer"]["error_rate"],
+                "wer": counts["wer"]["error_rate"],
+                "u_wer": counts["u_wer"]["error_rate"],
+                "b_wer": counts["b_wer"]["error_rate"],
+                "u_counts": counts["u_wer"],
+                "b_counts": counts["b_wer"],
                 "pruning_recall": summary.get("pruning", {}).get("recall"),
                 "pruning_precision": summary.get("pruning", {}).get("precision"),
                 "context_tokens": stats.get("context_tokens"),
@@ -76,7 +110,70 @@ def _cell(value, digits: int = 2) -> str:
     )
 
 
-def markdown(rows: list[dict], command: str) -> str:
+def _errors(counts: dict) -> str:
+    errors = counts["subs"] + counts["ins"] + counts["dels"]
+    return f"{errors} / {counts['ref_words']}"
+
+
+def _change(value: float, base: float) -> str:
+    """Relative change of an error rate in percent; '-' against a baseline of 0."""
+    if base == 0 or math.isnan(base) or math.isnan(value):
+        return "-"
+    return f"{100 * (value - base) / base:+.1f} %"
+
+
+def comparison(rows: list[dict], baseline: str) -> list[str]:
+    """Markdown lines comparing each decode with the ``baseline`` decode of its system and
+    set (none when no decode has that tag)."""
+    bases = {(r["system"], r["set"]): r for r in rows if r["decode"] == baseline}
+    others = [r for r in rows if r["decode"] != baseline and (r["system"], r["set"]) in bases]
+    if not others:
+        return []
+    lines = [
+        "",
+        f"## Against {baseline}",
+        "",
+        f"Errors / reference words, and the change of the error rate relative to the {baseline} "
+        "decode of the same system and set (negative: fewer errors).",
+        "",
+        "| system | decode | set | U-WER errors | U-WER change | B-WER errors | B-WER change |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in [bases[key] for key in sorted(bases)] + others:
+        base = bases[(r["system"], r["set"])]
+        lines.append(
+            f"| {r['system']} | {r['decode']} | {r['set']} | {_errors(r['u_counts'])} | "
+            f"{'-' if r is base else _change(r['u_wer'], base['u_wer'])} | "
+            f"{_errors(r['b_counts'])} | "
+            f"{'-' if r is base else _change(r['b_wer'], base['b_wer'])} |"
+        )
+    return lines
+
+
+def _setting(key: str, value) -> str:
+    return f"context dropout (p_no_context {value})" if key == "p_no_context" else f"{key} {value}"
+
+
+def systems(rows: list[dict], exp_dir: Path) -> list[str]:
+    """Markdown lines naming, per system, the model its decodes share and how it was trained
+    (the :data:`SYSTEM_KEYS` of ``exp_dir/<system>/config.yaml``)."""
+    lines = []
+    for system in sorted({r["system"] for r in rows}):
+        decodes = len({r["decode"] for r in rows if r["system"] == system})
+        line = f"- {system}: {decodes} decodes of one trained model, {exp_dir.name}/{system}/final"
+        config_path = exp_dir / system / "config.yaml"
+        if config_path.is_file():
+            config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+            settings = [_setting(key, config[key]) for key in SYSTEM_KEYS if key in config]
+            line += f"; trained with {', '.join(settings)}" if settings else ""
+        lines.append(line)
+    return ["", "## Systems", "", *lines]
+
+
+def markdown(
+    rows: list[dict], command: str, baseline: str = "", exp_dir: Path | None = None
+) -> str:
+    """The RESULTS.md text: header, table, comparison with ``baseline``, systems."""
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     try:
         import torch
@@ -107,6 +204,10 @@ def markdown(rows: list[dict], command: str) -> str:
             f"{_cell(r['pruning_precision'])} | {_cell(r['context_tokens'], 1)} | "
             f"{_cell(r['rtf'], 3)} |"
         )
+    if baseline:
+        lines += comparison(rows, baseline)
+    if exp_dir is not None:
+        lines += systems(rows, exp_dir)
     return "\n".join(lines) + "\n"
 
 
@@ -154,8 +255,9 @@ def show(args: argparse.Namespace) -> int:
     if not rows:
         raise InputError(f"{exp_dir}: no */decode_*/*/scoring/wer.json; run the scoring stage")
     command = " ".join(["python -m sap2.bin.show_results", *sys.argv[1:]])
-    atomic_write_text(args.out, markdown(rows, command))
-    print(markdown(rows, command).split("\n\n", 3)[-1], end="")
+    text = markdown(rows, command, args.baseline, exp_dir)
+    atomic_write_text(args.out, text)
+    print(text.split("\n\n", 3)[-1], end="")
     plot(rows, Path(args.plot))
     print(f"plot: {args.plot}")
     return 0

@@ -1,0 +1,75 @@
+"""sap2-show-results: the table, the comparison with the no-context decode, the systems."""
+
+import json
+
+from sap2.bin.show_results import main
+
+
+def _counts(errors: int, words: int) -> dict:
+    return {"ref_words": words, "subs": errors, "ins": 0, "dels": 0,
+            "error_rate": 100.0 * errors / words}  # fmt: skip
+
+
+def _scored(exp, system: str, tag: str, u_errors: int, b_errors: int, pruning=None) -> None:
+    set_dir = exp / system / f"decode_{tag}" / "test"
+    (set_dir / "scoring").mkdir(parents=True)
+    summary = {
+        "protocol": "slidespeech", "utterances": 10,
+        "wer": _counts(u_errors + b_errors, 100), "u_wer": _counts(u_errors, 80),
+        "b_wer": _counts(b_errors, 20),
+    }  # fmt: skip
+    if pruning:
+        summary["pruning"] = pruning
+    (set_dir / "scoring" / "wer.json").write_text(json.dumps(summary))
+    (set_dir / "decode_stats.json").write_text(json.dumps({"context_tokens": 12.5, "rtf": 0.01}))
+
+
+def test_table_comparison_and_systems(tmp_path):
+    exp = tmp_path / "exp"
+    _scored(exp, "sap2_train", "no_context", 4, 20)
+    _scored(exp, "sap2_train", "two_stage_w2", 5, 13, {"recall": 40.0, "precision": 50.0})
+    _scored(exp, "other", "no_context", 0, 10)
+    _scored(exp, "other", "full_context", 2, 10)
+    (exp / "sap2_train" / "config.yaml").write_text(
+        "model_dir: exp/tiny_lm\np_no_context: 0.1\nsap_window_mix: 1 2 2\nlearning_rate: 0.001\n"
+    )
+    out, plot = tmp_path / "RESULTS.md", tmp_path / "RESULTS.png"
+    assert main([str(exp), "--out", str(out), "--plot", str(plot)]) == 0
+    text = out.read_text()
+    row = "| sap2_train | two_stage_w2 | test | 10 | - | 18.00 | 6.25 | 65.00 | 40.00 | 50.00 |"
+    assert row in text
+    comparison = text.split("## Against no_context", 1)[1]
+    # 4 -> 5 U errors of 80 is +25 %; 20 -> 13 B errors of 20 is -35 %.
+    assert "| sap2_train | no_context | test | 4 / 80 | - | 20 / 20 | - |" in comparison
+    row = "| sap2_train | two_stage_w2 | test | 5 / 80 | +25.0 % | 13 / 20 | -35.0 % |"
+    assert row in comparison
+    # No relative change against a baseline without errors.
+    assert "| other | full_context | test | 2 / 80 | - | 10 / 20 | +0.0 % |" in comparison
+    systems = text.split("## Systems", 1)[1]
+    assert (
+        "- sap2_train: 2 decodes of one trained model, exp/sap2_train/final; trained with "
+        "model_dir exp/tiny_lm, context dropout (p_no_context 0.1), sap_window_mix 1 2 2\n"
+    ) in systems
+    assert "- other: 2 decodes of one trained model, exp/other/final\n" in systems
+    assert "learning_rate" not in systems
+    assert plot.read_bytes().startswith(b"\x89PNG")
+
+    assert main([str(exp), "--out", str(out), "--plot", str(plot), "--baseline", ""]) == 0
+    assert "## Against" not in out.read_text()
+    assert main([str(exp), "--out", str(out), "--plot", str(plot), "--baseline", "none"]) == 0
+    assert "## Against" not in out.read_text()
+
+
+def test_bad_input_is_one_line_and_leaves_no_table(tmp_path, capsys):
+    out = tmp_path / "RESULTS.md"
+    assert main([str(tmp_path / "exp"), "--out", str(out), "--plot", str(tmp_path / "p.png")]) == 1
+    assert "no */decode_*/*/scoring/wer.json" in capsys.readouterr().err
+    exp = tmp_path / "exp"
+    _scored(exp, "sys", "no_context", 1, 1)
+    wer_json = exp / "sys" / "decode_no_context" / "test" / "scoring" / "wer.json"
+    for bad, message in (("{", "not JSON"), ('{"utterances": 3}', "not a sap2-score --json")):
+        wer_json.write_text(bad)
+        assert main([str(exp), "--out", str(out), "--plot", str(tmp_path / "p.png")]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(wer_json) in err and message in err, err
+        assert not out.exists()
