@@ -74,6 +74,7 @@ def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
     assert all(f"| sap2_train | {tag} | test |" in against for tag in tags)
     assert "- sap2_train: 5 decodes of one trained model" in results
     assert "context dropout (p_no_context 0.1)" in results
+    assert results.endswith((recipe / "local" / "results_notes.md").read_text())
     assert (recipe / "RESULTS.png").read_bytes().startswith(b"\x89PNG")
     # A rerun of the corpus stage skips the synthesis.
     again = run_recipe(recipe, "--corpus-dir", str(corpus), "--stop-stage", "0")

@@ -54,8 +54,12 @@ def test_table_comparison_and_systems(tmp_path):
     assert "learning_rate" not in systems
     assert plot.read_bytes().startswith(b"\x89PNG")
 
-    assert main([str(exp), "--out", str(out), "--plot", str(plot), "--baseline", ""]) == 0
+    notes = tmp_path / "notes.md"
+    notes.write_text("## Targets\n\nB-WER 30 % lower.\n")
+    args = [str(exp), "--out", str(out), "--plot", str(plot), "--baseline", ""]
+    assert main([*args, "--notes", str(notes)]) == 0
     assert "## Against" not in out.read_text()
+    assert out.read_text().endswith("1 2 2\n\n## Targets\n\nB-WER 30 % lower.\n")
     assert main([str(exp), "--out", str(out), "--plot", str(plot), "--baseline", "none"]) == 0
     assert "## Against" not in out.read_text()
 
@@ -73,3 +77,10 @@ def test_bad_input_is_one_line_and_leaves_no_table(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and str(wer_json) in err and message in err, err
         assert not out.exists()
+    wer_json.unlink()
+    _scored(exp, "sys", "two_stage", 1, 1)
+    missing = tmp_path / "missing.md"
+    args = [str(exp), "--out", str(out), "--plot", str(tmp_path / "p.png"), "--notes", str(missing)]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{missing}: cannot read the notes" in err, err

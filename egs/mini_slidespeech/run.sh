@@ -157,7 +157,7 @@ fi
 
 if [ "${stage}" -le 30 ] && [ "${stop_stage}" -ge 30 ]; then
   log "Stage 30: exp/*/decode_*/*/scoring -> RESULTS.md, RESULTS.png"
-  utils/show_results.sh exp --out RESULTS.md --plot RESULTS.png
+  utils/show_results.sh exp --out RESULTS.md --plot RESULTS.png --notes local/results_notes.md
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"

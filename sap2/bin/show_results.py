@@ -10,8 +10,10 @@ versions and the command that regenerates it. Below the table: every decode agai
 baseline decode of its system and set (``--baseline``, the recipes' ``no_context``):
 U-WER and B-WER errors and their relative change, which is how the context's gain is
 judged; and what each system is (its training settings from ``EXP/<system>/config.yaml``,
-one model serving all its decodes). The PNG plots B-WER against N where decode tags end
-in ``_N<size>`` (context list size), else WER, U-WER and B-WER of every decode as bars.
+one model serving all its decodes); then a recipe's own notes (``--notes``: what its
+targets are, where its README says what was tried). The PNG plots B-WER against N where
+decode tags end in ``_N<size>`` (context list size), else WER, U-WER and B-WER of every
+decode as bars.
 
 Usage:
   python -m sap2.bin.show_results exp --out RESULTS.md --plot RESULTS_bwer.png
@@ -53,6 +55,9 @@ def get_parser() -> argparse.ArgumentParser:
         "--baseline", default="no_context",
         help="decode tag every other decode is compared with ('' for no comparison)",
     )  # fmt: skip
+    parser.add_argument(
+        "--notes", help="markdown file appended at the end (a recipe's notes on its results)"
+    )
     parser.add_argument("--verbose", action="store_true")
     return parser
 
@@ -256,6 +261,12 @@ def show(args: argparse.Namespace) -> int:
         raise InputError(f"{exp_dir}: no */decode_*/*/scoring/wer.json; run the scoring stage")
     command = " ".join(["python -m sap2.bin.show_results", *sys.argv[1:]])
     text = markdown(rows, command, args.baseline, exp_dir)
+    if args.notes:
+        try:
+            notes = Path(args.notes).read_text(encoding="utf-8")
+        except OSError as err:
+            raise InputError(f"{args.notes}: cannot read the notes ({err.strerror})") from None
+        text += "\n" + notes
     atomic_write_text(args.out, text)
     print(text.split("\n\n", 3)[-1], end="")
     plot(rows, Path(args.plot))
