@@ -123,6 +123,32 @@ def test_keyword_distractors_add_unsaid_context_words(train_cuts):
         parse(*args, "--keyword-distractors", "-1")
 
 
+def test_short_prune_context_keeps_the_said_words_and_some_others(train_cuts):
+    args = ("--model-dir", "m", "--train-cuts", "c", "--p-no-context", "0")
+    plain = TrainingExamples(parse(*args))
+    short = TrainingExamples(parse(*args, "--p-short-prune-context", "1"))
+    cuts = CutSet.from_file(train_cuts).to_eager()
+    audio = np.zeros(10, dtype=np.float32)
+    kept = []
+    for epoch in range(20):
+        plain.set_epoch(epoch)
+        short.set_epoch(epoch)
+        for cut in cuts:
+            before, after = plain(cut, audio), short(cut, audio)
+            if after.task is not Task.PRUNE:
+                assert after == before  # only the pruning context changes
+                continue
+            assert (after.transcript, after.keywords) == (before.transcript, before.keywords)
+            context = list(after.context)
+            assert set(before.keywords) <= set(context) and context
+            positions = [list(before.context).index(word) for word in context]
+            assert positions == sorted(positions)  # a subsequence of the slide context
+            kept.append(len(context) - len(before.keywords))
+    assert min(kept) == 0 and max(kept) > 3 and len(set(kept)) > 3
+    with pytest.raises(InputError, match=r"p_short_prune_context must be in \[0, 1\]"):
+        parse(*args, "--p-short-prune-context", "1.5")
+
+
 def test_window_size_per_step_is_reproducible_and_uses_every_size():
     draws = [step_window_size([1, 2, 4], seed=7, step=k) for k in range(60)]
     assert draws == [step_window_size([1, 2, 4], seed=7, step=k) for k in range(60)]

@@ -48,6 +48,7 @@ class TrainConfig:
     p_renamed_keywords: float = 0.0  # transcribe_context: said words renamed (sap2.train.renaming)
     p_renamed_prune: float = 0.0  # prune and multitask: said words renamed after syllable 1
     keyword_distractors: int = 0  # transcribe_context: up to N unsaid context words added
+    p_short_prune_context: float = 0.0  # prune: context cut to the said words and some others
     # Optimisation
     num_epochs: float = 1.0
     max_steps: int = 0  # > 0 overrides num_epochs
@@ -143,7 +144,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             raise InputError(f"--{name.replace('_', '-')} is required (command line or YAML)")
     config.task_weights()
     config.window_sizes()
-    probabilities = ("p_no_context", "p_long_context", "p_renamed_keywords", "p_renamed_prune")
+    probabilities = (
+        "p_no_context", "p_long_context", "p_renamed_keywords", "p_renamed_prune",
+        "p_short_prune_context",
+    )  # fmt: skip
     for name in probabilities:
         if not 0 <= getattr(config, name) <= 1:
             raise InputError(f"{name} must be in [0, 1], got {getattr(config, name)}")

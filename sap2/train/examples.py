@@ -24,6 +24,9 @@ only be copied from the context, as for an unseen term at test time).
 With ``keyword_distractors`` N > 0, the keywords shown by a ``transcribe_context``
 example get 0 to N other words of its context, not said, at random places: a pruning
 pass returns wrong words beside the right ones, and the second pass has to ignore them.
+With probability ``p_short_prune_context``, a ``prune`` example's context is cut to the
+words said and a random number of the others (in context order): a short list makes
+finding the word heard, and copying it, easier to learn than among a whole slide's words.
 """
 
 import random
@@ -53,6 +56,7 @@ class TrainingExamples:
         self.p_renamed_keywords = config.p_renamed_keywords
         self.p_renamed_prune = config.p_renamed_prune
         self.keyword_distractors = config.keyword_distractors
+        self.p_short_prune_context = config.p_short_prune_context
         self.seed = config.seed
         self.epoch = 0
         self.lists = None
@@ -106,7 +110,21 @@ class TrainingExamples:
                 draw = utterance_rng(self.seed, cut.id, self.epoch, "distractors")
                 shown = with_distractors(keywords, context, self.keyword_distractors, draw)
             return Example(audio, task, shown, transcript, keywords)
+        if task is Task.PRUNE and self.p_short_prune_context:
+            draw = utterance_rng(self.seed, cut.id, self.epoch, "short_context")
+            if draw.random() < self.p_short_prune_context:
+                context = shortened(context, keywords, draw)
         return Example(audio, task, context, transcript, keywords)
+
+
+def shortened(context: list[str], keywords: list[str], rng: np.random.Generator) -> list[str]:
+    """``context`` cut to ``keywords`` and a random number of its other words, in context
+    order (at least one word when no keyword was said)."""
+    said = {word.lower() for word in keywords}
+    others = [i for i, word in enumerate(context) if word.lower() not in said]
+    count = int(rng.integers(0 if keywords else min(1, len(others)), len(others) + 1))
+    kept = set(rng.choice(others, size=count, replace=False).tolist()) if count else set()
+    return [w for i, w in enumerate(context) if w.lower() in said or i in kept]
 
 
 def with_distractors(
