@@ -71,12 +71,21 @@ def test_bad_input_is_one_line_and_leaves_no_table(tmp_path, capsys):
     exp = tmp_path / "exp"
     _scored(exp, "sys", "no_context", 1, 1)
     wer_json = exp / "sys" / "decode_no_context" / "test" / "scoring" / "wer.json"
+    good = wer_json.read_text()
     for bad, message in (("{", "not JSON"), ('{"utterances": 3}', "not a sap2-score --json")):
         wer_json.write_text(bad)
         assert main([str(exp), "--out", str(out), "--plot", str(tmp_path / "p.png")]) == 1
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and str(wer_json) in err and message in err, err
         assert not out.exists()
+    wer_json.write_text(good)
+    for bad, message in (("a: [", "not YAML"), ("- a list", "not a training configuration")):
+        (exp / "sys" / "config.yaml").write_text(bad)
+        assert main([str(exp), "--out", str(out), "--plot", str(tmp_path / "p.png")]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "config.yaml: " + message in err, err
+        assert not out.exists()
+    (exp / "sys" / "config.yaml").unlink()
     wer_json.unlink()
     _scored(exp, "sys", "two_stage", 1, 1)
     missing = tmp_path / "missing.md"

@@ -168,7 +168,12 @@ def systems(rows: list[dict], exp_dir: Path) -> list[str]:
         line = f"- {system}: {decodes} decodes of one trained model, {exp_dir.name}/{system}/final"
         config_path = exp_dir / system / "config.yaml"
         if config_path.is_file():
-            config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+            try:
+                config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as err:
+                raise InputError(f"{config_path}: not YAML ({err})".replace("\n", " ")) from None
+            if not isinstance(config, dict):
+                raise InputError(f"{config_path}: not a training configuration")
             settings = [_setting(key, config[key]) for key in SYSTEM_KEYS if key in config]
             line += f"; trained with {', '.join(settings)}" if settings else ""
         lines.append(line)
