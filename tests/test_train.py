@@ -95,29 +95,37 @@ def test_training_examples_mix_tasks_and_drop_context(train_cuts):
     assert make(cut, audio).task == make(cut, audio).task  # deterministic per epoch
 
 
-def test_keyword_distractors_add_unsaid_context_words(train_cuts):
-    args = ("--model-dir", "m", "--train-cuts", "c", "--p-no-context", "0", "--p-long-context", "0")
+def changed_examples(train_cuts, args, option, task):
+    """``(cut, plain example, example with option)`` over 20 epochs for the examples of
+    ``task``, after checking that the option leaves every other example as it was and the
+    transcript and keywords of those as they were."""
     plain = TrainingExamples(parse(*args))
-    distracted = TrainingExamples(parse(*args, "--keyword-distractors", "2"))
-    cuts = CutSet.from_file(train_cuts).to_eager()
+    changed = TrainingExamples(parse(*args, *option))
     audio = np.zeros(10, dtype=np.float32)
-    added = []
     for epoch in range(20):
         plain.set_epoch(epoch)
-        distracted.set_epoch(epoch)
-        for cut in cuts:
-            before, after = plain(cut, audio), distracted(cut, audio)
-            if after.task is not Task.TRANSCRIBE_CONTEXT:
-                assert after == before  # only the keywords shown change
+        changed.set_epoch(epoch)
+        for cut in CutSet.from_file(train_cuts):
+            before, after = plain(cut, audio), changed(cut, audio)
+            if after.task is not task:
+                assert after == before
                 continue
             assert (after.transcript, after.keywords) == (before.transcript, before.keywords)
-            shown = list(after.context)
-            extra = [word for word in shown if word not in before.keywords]
-            assert [word for word in shown if word in before.keywords] == list(before.keywords)
-            said = set(before.transcript.lower().split())
-            assert len(set(extra)) == len(extra) <= 2
-            assert set(extra) <= set(cut.context) and not {w.lower() for w in extra} & said
-            added.append(len(extra))
+            yield cut, before, after
+
+
+def test_keyword_distractors_add_unsaid_context_words(train_cuts):
+    args = ("--model-dir", "m", "--train-cuts", "c", "--p-no-context", "0", "--p-long-context", "0")
+    option = ("--keyword-distractors", "2")
+    added = []
+    for cut, before, after in changed_examples(train_cuts, args, option, Task.TRANSCRIBE_CONTEXT):
+        shown = list(after.context)
+        extra = [word for word in shown if word not in before.keywords]
+        assert [word for word in shown if word in before.keywords] == list(before.keywords)
+        said = set(before.transcript.lower().split())
+        assert len(set(extra)) == len(extra) <= 2
+        assert set(extra) <= set(cut.context) and not {w.lower() for w in extra} & said
+        added.append(len(extra))
     assert set(added) == {0, 1, 2}
     with pytest.raises(InputError, match="keyword_distractors must be >= 0"):
         parse(*args, "--keyword-distractors", "-1")
@@ -125,25 +133,14 @@ def test_keyword_distractors_add_unsaid_context_words(train_cuts):
 
 def test_short_prune_context_keeps_the_said_words_and_some_others(train_cuts):
     args = ("--model-dir", "m", "--train-cuts", "c", "--p-no-context", "0")
-    plain = TrainingExamples(parse(*args))
-    short = TrainingExamples(parse(*args, "--p-short-prune-context", "1"))
-    cuts = CutSet.from_file(train_cuts).to_eager()
-    audio = np.zeros(10, dtype=np.float32)
+    option = ("--p-short-prune-context", "1")
     kept = []
-    for epoch in range(20):
-        plain.set_epoch(epoch)
-        short.set_epoch(epoch)
-        for cut in cuts:
-            before, after = plain(cut, audio), short(cut, audio)
-            if after.task is not Task.PRUNE:
-                assert after == before  # only the pruning context changes
-                continue
-            assert (after.transcript, after.keywords) == (before.transcript, before.keywords)
-            context = list(after.context)
-            assert set(before.keywords) <= set(context) and context
-            positions = [list(before.context).index(word) for word in context]
-            assert positions == sorted(positions)  # a subsequence of the slide context
-            kept.append(len(context) - len(before.keywords))
+    for _, before, after in changed_examples(train_cuts, args, option, Task.PRUNE):
+        context = list(after.context)
+        assert set(before.keywords) <= set(context) and context
+        positions = [list(before.context).index(word) for word in context]
+        assert positions == sorted(positions)  # a subsequence of the slide context
+        kept.append(len(context) - len(before.keywords))
     assert min(kept) == 0 and max(kept) > 3 and len(set(kept)) > 3
     with pytest.raises(InputError, match=r"p_short_prune_context must be in \[0, 1\]"):
         parse(*args, "--p-short-prune-context", "1.5")
