@@ -34,6 +34,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from random import Random
 
 import numpy as np
 import torch
@@ -45,6 +46,7 @@ from sap2.model.processor import Example, add_context_tokens, encode_batch, load
 from sap2.model.prompts import Task
 from sap2.model.tiny import build_tiny_qwen2_audio
 from sap2.train.config import TrainConfig
+from sap2.train.renaming import invented_words
 
 WINDOWS = (1, 2, 4)
 # Qwen2-Audio-7B-Instruct's config.json; "small" keeps the layout at CPU size.
@@ -64,25 +66,13 @@ SHAPES = {
 }  # fmt: skip
 
 
-def pseudo_words(count: int, seed: int) -> list[str]:
-    """Distinct pronounceable pseudo-words (a stand-in for the rare words of a list)."""
-    rng = np.random.default_rng(seed)
-    onsets, vowels = "bdfgklmnprstvz", "aeiou"
-    words: dict[str, None] = {}
-    while len(words) < count:
-        syllables = rng.integers(2, 4)
-        words["".join(rng.choice(list(onsets)) + rng.choice(list(vowels))
-                      for _ in range(syllables))] = None  # fmt: skip
-    return list(words)
-
-
 def build_model(
     size: str, device: torch.device, dtype: torch.dtype
 ) -> tuple[Sap2ForConditionalGeneration, object]:
     """A random SAP² model of ``size`` on ``device`` and a small processor for it."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = build_tiny_qwen2_audio(
-            Path(tmp) / "processor", [" ".join(pseudo_words(40, seed=s)) for s in range(200)],
+            Path(tmp) / "processor", [" ".join(invented_words(Random(s), 40)) for s in range(200)],
             vocab_size=2000, hidden_size=32, num_layers=1, audio_dim=32,
         )  # fmt: skip
         processor = load_processor(folder)
@@ -211,7 +201,7 @@ def main(cmd: Sequence[str] | None = None) -> int:
           f"{'prefill s':>9} {'x':>5} {'GiB':>6} {'gen s':>7} {'x':>5}")  # fmt: skip
 
     for num_words in args.words:
-        words = pseudo_words(num_words, seed=1)
+        words = invented_words(Random(1), num_words)  # stand-ins for the rare words of a list
         train = batch_of(processor, words, Task.TRANSCRIBE_CONTEXT, args.batch, args.seconds,
                          True, device)  # fmt: skip
         prune = batch_of(processor, words, Task.PRUNE, 1, args.seconds, False, device)
