@@ -1,4 +1,5 @@
-"""Writing outputs so that a failed run never leaves a half-written file behind."""
+"""Writing outputs so that a failed run never leaves a half-written file behind, and
+reading the YAML option files of the commands with one-line errors."""
 
 import contextlib
 import os
@@ -6,6 +7,10 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+import yaml
+
+from sap2.errors import InputError
 
 Pathlike = str | Path
 
@@ -51,3 +56,21 @@ def atomic_write_text(path: Pathlike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def read_yaml_mapping(path: Pathlike) -> dict:
+    """The options of a YAML file (a mapping; an empty file gives ``{}``); a missing,
+    unreadable or malformed file raises :class:`InputError` naming it."""
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read ({err})") from None
+    except yaml.YAMLError as err:
+        raise InputError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise InputError(f"{path}: not a YAML mapping of options")
+    return loaded

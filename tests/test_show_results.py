@@ -79,7 +79,7 @@ def test_bad_input_is_one_line_and_leaves_no_table(tmp_path, capsys):
         assert err.count("\n") == 1 and str(wer_json) in err and message in err, err
         assert not out.exists()
     wer_json.write_text(good)
-    for bad, message in (("a: [", "not YAML"), ("- a list", "not a training configuration")):
+    for bad, message in (("a: [", "not valid YAML"), ("- a list", "not a YAML mapping")):
         (exp / "sys" / "config.yaml").write_text(bad)
         assert main([str(exp), "--out", str(out), "--plot", str(tmp_path / "p.png")]) == 1
         err = capsys.readouterr().err

@@ -31,11 +31,9 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-import yaml
-
 from sap2.cli import doc_parser, run_tool
 from sap2.errors import InputError
-from sap2.fileio import atomic_output, atomic_write_text
+from sap2.fileio import atomic_output, atomic_write_text, read_yaml_mapping
 
 _SIZE = re.compile(r"_N(\d+)$")
 _COUNT_FIELDS = ("ref_words", "subs", "ins", "dels", "error_rate")
@@ -168,12 +166,7 @@ def systems(rows: list[dict], exp_dir: Path) -> list[str]:
         line = f"- {system}: {decodes} decodes of one trained model, {exp_dir.name}/{system}/final"
         config_path = exp_dir / system / "config.yaml"
         if config_path.is_file():
-            try:
-                config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as err:
-                raise InputError(f"{config_path}: not YAML ({err})".replace("\n", " ")) from None
-            if not isinstance(config, dict):
-                raise InputError(f"{config_path}: not a training configuration")
+            config = read_yaml_mapping(config_path)
             settings = [_setting(key, config[key]) for key in SYSTEM_KEYS if key in config]
             line += f"; trained with {', '.join(settings)}" if settings else ""
         lines.append(line)

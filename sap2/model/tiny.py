@@ -23,7 +23,6 @@ from pathlib import Path
 
 import sentencepiece
 import torch
-import yaml
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import (
     PreTrainedTokenizerFast,
@@ -36,6 +35,7 @@ from transformers.tokenization_utils_sentencepiece import SentencePieceExtractor
 
 from sap2.cli import doc_parser, run_tool
 from sap2.errors import InputError
+from sap2.fileio import read_yaml_mapping
 from sap2.model.prompts import PromptTexts
 from sap2.scoring.readers import read_text
 
@@ -193,10 +193,7 @@ def get_parser() -> argparse.ArgumentParser:
 def build(args: argparse.Namespace) -> int:
     options = {}
     if args.config:
-        try:
-            options = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as err:
-            raise InputError(f"{args.config}: cannot read the model config ({err})") from None
+        options = read_yaml_mapping(args.config)
     known = set(inspect.signature(build_tiny_qwen2_audio).parameters) - {"out_dir", "texts"}
     unknown = sorted(set(options) - known)
     if unknown:

@@ -13,6 +13,7 @@ import yaml
 
 from sap2.cli import str2bool
 from sap2.errors import InputError
+from sap2.fileio import read_yaml_mapping
 
 
 @dataclass
@@ -124,12 +125,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """YAML (if any), then the command line, into a checked :class:`TrainConfig`."""
     values: dict = {}
     if args.config:
-        try:
-            loaded = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise InputError(f"{args.config}: no such file") from None
-        except yaml.YAMLError as err:
-            raise InputError(f"{args.config}: not valid YAML ({err})") from None
+        loaded = read_yaml_mapping(args.config)
         names = {f.name for f in dataclasses.fields(TrainConfig)}
         unknown = sorted(set(loaded) - names)
         if unknown:
