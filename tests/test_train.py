@@ -101,11 +101,12 @@ def changed_examples(train_cuts, args, option, task):
     transcript and keywords of those as they were."""
     plain = TrainingExamples(parse(*args))
     changed = TrainingExamples(parse(*args, *option))
+    cuts = CutSet.from_file(train_cuts).to_eager()
     audio = np.zeros(10, dtype=np.float32)
     for epoch in range(20):
         plain.set_epoch(epoch)
         changed.set_epoch(epoch)
-        for cut in CutSet.from_file(train_cuts):
+        for cut in cuts:
             before, after = plain(cut, audio), changed(cut, audio)
             if after.task is not task:
                 assert after == before
