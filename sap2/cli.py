@@ -36,6 +36,31 @@ def str2bool(value: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
 
 
+def number_type(kind: type, test: Callable[[float], bool], what: str) -> Callable[[str], float]:
+    """An argparse ``type=``: ``kind(value)`` where ``test`` holds, else a usage error
+    saying ``what`` was expected."""
+
+    def parse(value: str):
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}") from None
+        if not test(number):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        return number
+
+    parse.__name__ = what  # argparse names the type in "invalid <name> value"
+    return parse
+
+
+#: argparse ``type=`` checkers: a value outside the range is a usage error (exit 2).
+positive_int = number_type(int, lambda n: n > 0, "an integer > 0")
+nonnegative_int = number_type(int, lambda n: n >= 0, "an integer >= 0")
+positive_float = number_type(float, lambda x: x > 0, "a number > 0")
+nonnegative_float = number_type(float, lambda x: x >= 0, "a number >= 0")
+fraction = number_type(float, lambda x: 0 <= x <= 1, "a number in [0, 1]")
+
+
 def setup_logging(verbose: bool = False) -> None:
     """Configure the root logger for a command-line tool (stderr, time, level, file:line)."""
     logging.basicConfig(

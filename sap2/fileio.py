@@ -1,10 +1,14 @@
-"""Writing outputs so that a failed run never leaves a half-written file behind, and
-reading the YAML option files of the commands with one-line errors."""
+"""Writing outputs so that a failed run never leaves a half-written file behind, locking
+an output folder against a second writer, and reading the YAML option files of the
+commands with one-line errors."""
 
 import contextlib
+import fcntl
 import os
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +22,12 @@ Pathlike = str | Path
 @contextlib.contextmanager
 def atomic_output(path: Pathlike) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` (same suffixes, so that e.g. lhotse picks
-    the compression); on success it is renamed to ``path``, on error removed."""
+    the compression); on success it is renamed to ``path``, on error removed. A folder
+    at ``path`` (or a file where its parent folder should be) raises :class:`InputError`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a file name to write")
+    ensure_folder(path.parent)
     fd, tmp = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix="".join(path.suffixes)
     )
@@ -50,6 +57,43 @@ def atomic_folder(path: Pathlike) -> Iterator[Path]:
         raise
     shutil.rmtree(path, ignore_errors=True)
     tmp.rename(path)
+
+
+def ensure_folder(path: Pathlike) -> Path:
+    """Create the folder ``path`` (and its parents) if needed; a file in the way raises
+    :class:`InputError` naming it."""
+    path = Path(path)
+    for parent in (path, *path.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{parent}: is a file, expected a folder")
+            break
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Pathlike, holder: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (``folder/.lock``, an OS file lock that a
+    killed process releases by itself). A second process raises :class:`InputError`
+    saying which ``holder`` (a tool name), pid and host have the folder."""
+    lock_path = ensure_folder(folder) / ".lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(fd, 400).decode("utf-8", "replace").strip() or "another process"
+            raise InputError(
+                f"{folder}: in use by {owner}; wait for it to finish or write elsewhere"
+            ) from None
+        os.ftruncate(fd, 0)
+        started = time.strftime("%Y-%m-%d %H:%M:%S")
+        os.write(fd, f"{holder} (pid {os.getpid()} on {socket.gethostname()}, since {started})"
+                 .encode())  # fmt: skip
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def atomic_write_text(path: Pathlike, text: str) -> None:

@@ -9,7 +9,7 @@ from lhotse import CutSet, Recording
 from sap2.bin.prepare import main as prepare
 from sap2.data.dataset import (
     Sap2Dataset,
-    drop_long_cuts,
+    drop_unfit_cuts,
     fixed_task_example,
     load_audio,
     make_dataloader,
@@ -57,6 +57,9 @@ def test_audio_is_resampled_to_16k_mono(tmp_path):
 
 
 def test_long_utterances_are_dropped_and_counted(cuts, caplog):
-    kept = drop_long_cuts(cuts, max_seconds=1.15)
+    kept = drop_unfit_cuts(cuts, max_seconds=1.15)
     assert sorted(kept.ids) == ["talk2-0001"]
     assert "dropped 3 of 4 utterances longer than the 1 s encoder window" in caplog.text
+    shortest = min(c.duration for c in cuts)
+    kept = drop_unfit_cuts(cuts, max_seconds=100, min_seconds=shortest + 1e-3)
+    assert len(kept) == 3 and "shorter than" in caplog.text

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 from conftest import REPO
+from lhotse import CutSet
 
 from sap2.bin.decode import main as decode
 from sap2.bin.split_cuts import main as split_cuts
@@ -61,7 +62,17 @@ def test_rerun_skips_decoded_utterances_and_ignores_a_torn_line(
     assert run_decode(tiny_model_dir, test_cuts, tmp_path, "--mode", "no_context") == 0
     assert "2 utterances already decoded, 2 to go" in caplog.text
     again = (tmp_path / "hyp.jsonl").read_text().splitlines()
-    assert sorted(again) == sorted(lines)
+    assert sorted(map(text_of, again)) == sorted(map(text_of, lines))
+    stats = json.loads((tmp_path / "decode_stats.json").read_text())
+    assert stats["utterances"] == 4 and stats["audio_seconds"] == pytest.approx(
+        sum(c.duration for c in CutSet.from_file(test_cuts))
+    )  # both runs are counted
+
+
+def text_of(line: str) -> tuple[str, str]:
+    """(id, hyp) of a hyp.jsonl line; its costs (decode time) differ from run to run."""
+    record = json.loads(line)
+    return record["id"], record["hyp"]
 
 
 def run_pl(*args: str, **options) -> subprocess.CompletedProcess:
@@ -122,7 +133,7 @@ def test_decode_bad_inputs(tiny_model_dir, test_cuts, tmp_path, capsys):
     )
     assert "has no custom field 'biasing_list_100'" in capsys.readouterr().err
     assert run_decode(tiny_model_dir, tmp_path / "none.jsonl.gz", tmp_path) == 1
-    assert "none.jsonl.gz: no such file" in capsys.readouterr().err
+    assert "none.jsonl.gz: no such cuts manifest" in capsys.readouterr().err
     assert decode(["--merge", str(tmp_path / "nojob"), "--out-dir", str(tmp_path / "m")]) == 1
     assert "did decoding job" in capsys.readouterr().err
 

@@ -69,6 +69,14 @@ def build(args: argparse.Namespace) -> int:
         raise InputError("--num-distractors must be >= 0")
     start = time.perf_counter()
     texts = read_references(args.ref)
+    cuts = None
+    if args.cuts is not None:  # checked before any output is written
+        from sap2.data.manifests import read_cuts
+
+        cuts = read_cuts(args.cuts)
+        for cut in cuts:
+            if _utterance(cut) not in texts:
+                raise InputError(f"{args.cuts}: cut '{cut.id}' has no reference in {args.ref}")
     common = set(read_word_list(args.common_words))
     pool = DistractorPool(read_word_list(args.rare_words))
     rare = {utt: rare_words(text.split(), common) for utt, text in texts.items()}
@@ -86,8 +94,8 @@ def build(args: argparse.Namespace) -> int:
             for utt, text in texts.items():
                 f.write(f"{utt}\t{text}\t{json.dumps(rare[utt])}\t{json.dumps(lists[n][utt])}\n")
         logger.info("wrote %s (%d utterances, N=%d)", out, len(texts), n)
-    if args.cuts is not None:
-        store_on_cuts(args.cuts, rare, lists)
+    if cuts is not None:
+        store_on_cuts(cuts, args.cuts, rare, lists)
     logger.info(
         "%d lists for %d utterances in %.1f s",
         len(texts) * len(args.num_distractors), len(texts), time.perf_counter() - start,
@@ -95,18 +103,20 @@ def build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _utterance(cut) -> str:
+    """The utterance id a cut's lists are keyed by (its supervision's)."""
+    return cut.supervisions[0].id if cut.supervisions else cut.id
+
+
 def store_on_cuts(
-    cuts_path: str, rare: dict[str, list[str]], lists: dict[int, dict[str, list[str]]]
+    cuts, cuts_path: str, rare: dict[str, list[str]], lists: dict[int, dict[str, list[str]]]
 ) -> None:
-    """Add ``rare_words`` and ``biasing_list_<N>`` to every cut (keyed by supervision id)."""
+    """Add ``rare_words`` and ``biasing_list_<N>`` to every cut and rewrite the manifest."""
     from lhotse import CutSet
 
-    cuts = CutSet.from_file(cuts_path).to_eager()
     updated = []
     for cut in cuts:
-        utt = cut.supervisions[0].id if cut.supervisions else cut.id
-        if utt not in rare:
-            raise InputError(f"{cuts_path}: cut '{cut.id}' has no reference in --ref")
+        utt = _utterance(cut)
         cut = cut.with_custom("rare_words", rare[utt])
         for n, by_utt in lists.items():
             cut = cut.with_custom(f"biasing_list_{n}", by_utt[utt])

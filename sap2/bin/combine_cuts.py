@@ -26,11 +26,13 @@ def get_parser() -> argparse.ArgumentParser:
 def combine(args: argparse.Namespace) -> int:
     from lhotse import CutSet
 
-    missing = [p for p in args.inputs if not Path(p).is_file()]
-    if missing:
-        raise InputError(f"{missing[0]}: no such file")
+    from sap2.data.manifests import read_cuts
+
+    if str(Path(args.out).resolve()) in {str(Path(p).resolve()) for p in args.inputs}:
+        raise InputError(f"{args.out}: --out is one of the inputs")
+    combined = CutSet.from_cuts(cut for path in args.inputs for cut in read_cuts(path))
     with atomic_output(args.out) as tmp:
-        CutSet.from_files(args.inputs).to_file(tmp)
+        combined.to_file(tmp)
     return 0
 
 

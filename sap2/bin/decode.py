@@ -3,8 +3,10 @@
 
 Writes OUT_DIR/hyp.jsonl incrementally (a rerun skips utterances already there), then
 hyp.txt (Kaldi text), keywords.txt (the pruned keywords, ``uttid KW$KW``) and
-decode_stats.json (real-time factor, tokens per second). With --merge, concatenates the
-outputs of split jobs instead.
+decode_stats.json (real-time factor, tokens per second). OUT_DIR/decode_options.json
+records the model and options; a rerun with others is refused, and so is a second run
+while one is writing to OUT_DIR (a lock). With --merge, concatenates the outputs of
+split jobs instead.
 
 Usage:
   sap2-decode --model-dir /data/Qwen2-Audio-7B-Instruct --adapter exp/sap2/final \\
@@ -16,9 +18,11 @@ Usage:
 import argparse
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
-from sap2.cli import doc_parser, run_tool, str2bool
+from sap2.cli import doc_parser, positive_float, positive_int, run_tool, str2bool
 from sap2.errors import InputError
+from sap2.fileio import folder_lock
 
 logger = logging.getLogger("sap2-decode")
 
@@ -32,54 +36,71 @@ def get_parser() -> argparse.ArgumentParser:
         "--mode",
         default="two_stage",
         choices=("two_stage", "multitask", "full_context", "no_context"),
+        help="two_stage: prune the context, then transcribe with it; multitask: one pass; "
+        "full_context: transcribe with the whole context; no_context: plain transcription",
     )
     parser.add_argument(
         "--context-field",
         default="context",
         help="cut field with the long context, e.g. biasing_list_100",
     )
-    parser.add_argument("--num-beams", type=int, default=1, help="1: greedy search")
-    parser.add_argument("--max-new-tokens", type=int, default=200)
-    parser.add_argument("--max-duration", type=float, default=100.0, help="audio s per batch")
+    parser.add_argument("--num-beams", type=positive_int, default=1, help="1: greedy search")
+    parser.add_argument(
+        "--max-new-tokens", type=positive_int, default=200, help="most tokens a pass generates"
+    )
+    parser.add_argument(
+        "--max-duration", type=positive_float, default=100.0, help="audio seconds per batch"
+    )
     parser.add_argument(
         "--constrain-keywords",
         type=str2bool,
         default=False,
         help="two_stage: the pruning pass may only write words of the context",
     )
-    parser.add_argument("--sap-window-size", type=int, help="override the saved setting")
+    parser.add_argument("--sap-window-size", type=positive_int, help="override the saved setting")
     parser.add_argument("--sap-mode", choices=("speech", "mean", "none"), help="override")
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
-    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--out-dir", required=True, help="the decoding folder (locked while used)")
     parser.add_argument("--merge", nargs="+", metavar="JOB_DIR", help="merge job outputs")
     parser.add_argument("--verbose", action="store_true")
     return parser
 
 
 def decode(args: argparse.Namespace) -> int:
-    if args.merge:
-        from sap2.decode.outputs import merge_outputs
+    with folder_lock(args.out_dir, "sap2-decode"):
+        if args.merge:
+            from sap2.decode.outputs import merge_outputs
 
-        count = merge_outputs(args.merge, args.out_dir)
-        logger.info("merged %d utterances into %s", count, args.out_dir)
-        return 0
+            count = merge_outputs(args.merge, args.out_dir)
+            logger.info("merged %d utterances into %s", count, args.out_dir)
+            return 0
+        return decode_to_folder(args)
+
+
+def decode_to_folder(args: argparse.Namespace) -> int:
+    """Load the model and decode ``--cuts`` into ``--out-dir`` (locked by the caller)."""
     if not args.model_dir or not args.cuts:
         raise InputError("--model-dir and --cuts are required (unless --merge)")
     import torch
-    from lhotse import CutSet
 
+    from sap2.data.manifests import read_cuts
     from sap2.decode.decoder import DecodeOptions, Decoder, decode_cuts
+    from sap2.decode.outputs import check_options
     from sap2.model.loading import load_sap2_model
     from sap2.model.lora import load_adapter
 
     options = DecodeOptions(args.mode, args.context_field, args.num_beams, args.max_new_tokens,
                             args.max_duration, args.constrain_keywords)  # fmt: skip
-    try:
-        cuts = CutSet.from_file(args.cuts).to_eager()
-    except FileNotFoundError:
-        raise InputError(f"{args.cuts}: no such file") from None
     overrides = {"sap_window_size": args.sap_window_size, "sap_mode": args.sap_mode}
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    record = {
+        "model_dir": str(Path(args.model_dir).resolve()),
+        "adapter": str(Path(args.adapter).resolve()) if args.adapter else None,
+        **options.record(),
+        **overrides,
+    }
+    check_options(Path(args.out_dir), record)  # before the model loads
+    cuts = read_cuts(args.cuts)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     if args.adapter:
@@ -88,7 +109,7 @@ def decode(args: argparse.Namespace) -> int:
     else:
         model, processor = load_sap2_model(args.model_dir, dtype=dtype, **overrides)
     model = model.to(device).eval()
-    decode_cuts(Decoder(model, processor, options), cuts, args.out_dir)
+    decode_cuts(Decoder(model, processor, options), cuts, args.out_dir, record)
     return 0
 
 

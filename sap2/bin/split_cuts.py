@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from sap2.cli import doc_parser, run_tool
+from sap2.cli import doc_parser, positive_int, run_tool
 from sap2.errors import InputError
 from sap2.fileio import atomic_output
 
@@ -18,18 +18,16 @@ from sap2.fileio import atomic_output
 def get_parser() -> argparse.ArgumentParser:
     parser = doc_parser("sap2-split-cuts", __doc__)
     parser.add_argument("--cuts", required=True)
-    parser.add_argument("--num-jobs", type=int, required=True)
+    parser.add_argument("--num-jobs", type=positive_int, required=True)
     parser.add_argument("--out-dir", required=True)
     parser.add_argument("--verbose", action="store_true")
     return parser
 
 
 def split(args: argparse.Namespace) -> int:
-    from lhotse import CutSet
+    from sap2.data.manifests import read_cuts
 
-    if not Path(args.cuts).is_file():
-        raise InputError(f"{args.cuts}: no such file")
-    cuts = CutSet.from_file(args.cuts).to_eager()
+    cuts = read_cuts(args.cuts)
     if not 1 <= args.num_jobs <= len(cuts):
         raise InputError(f"--num-jobs must be between 1 and {len(cuts)} (the number of cuts)")
     for job, shard in enumerate(cuts.split(args.num_jobs), start=1):

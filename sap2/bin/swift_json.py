@@ -16,11 +16,9 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from lhotse import CutSet
-
 from sap2.cli import doc_parser, run_tool
+from sap2.data.manifests import read_cuts
 from sap2.data.swift_json import export_swift_json, import_swift_json
-from sap2.errors import InputError
 from sap2.fileio import atomic_output
 from sap2.model.prompts import Task
 
@@ -47,10 +45,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def convert(args: argparse.Namespace) -> int:
     if args.direction == "export":
-        try:
-            cuts = CutSet.from_file(args.cuts)
-        except FileNotFoundError:
-            raise InputError(f"{args.cuts}: no such file") from None
+        cuts = read_cuts(args.cuts)
         count = export_swift_json(cuts, Task(args.task), args.out, args.audio_dir,
                                   args.context_field)  # fmt: skip
         logger.info("wrote %d records to %s", count, args.out)

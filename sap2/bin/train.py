@@ -31,7 +31,12 @@ import yaml
 
 from sap2.cli import LOG_FORMAT, doc_parser, run_tool
 from sap2.errors import InputError
-from sap2.train.config import TrainConfig, add_config_arguments, config_from_args
+from sap2.train.config import (
+    TrainConfig,
+    add_config_arguments,
+    check_resumable,
+    config_from_args,
+)
 
 logger = logging.getLogger("sap2-train")
 
@@ -83,28 +88,34 @@ def train(args: argparse.Namespace) -> int:
     if args.print_config:
         print(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
         return 0
-    from lhotse import CutSet
     from transformers import set_seed
-    from transformers.trainer_utils import get_last_checkpoint
 
     from sap2.data.dataset import Sap2Dataset
+    from sap2.data.manifests import read_cuts
     from sap2.model.loading import load_sap2_model, save_sap2_model
     from sap2.model.lora import apply_lora, save_adapter
     from sap2.train.examples import TrainingExamples
-    from sap2.train.trainer import Sap2Trainer, count_batches, steps_for_epochs
+    from sap2.train.trainer import (
+        Sap2Trainer,
+        count_batches,
+        last_complete_checkpoint,
+        steps_for_epochs,
+    )
 
     exp = Path(config.exp_dir)
+    if exp.exists() and not exp.is_dir():
+        raise InputError(f"{exp}: not a folder (--exp-dir)")
     rank = int(os.environ.get("RANK", "0"))
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if (exp / "config.yaml").is_file() and has_trained(exp):
+        check_resumable(config, exp / "config.yaml")
     if rank == 0:
         config.save(exp / "config.yaml")
         (exp / "log").mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(exp / "log" / "train.log")
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         logging.getLogger().addHandler(handler)
-    if not Path(config.train_cuts).is_file():
-        raise InputError(f"{config.train_cuts}: no such cuts manifest")
-    cuts = CutSet.from_file(config.train_cuts).to_eager()
+    cuts = read_cuts(config.train_cuts)
     examples = TrainingExamples(config)  # reads its word files: fail before loading the model
     set_seed(config.seed)  # the LoRA initialisation draws from the global generator
     model, processor = load_sap2_model(
@@ -143,11 +154,11 @@ def train(args: argparse.Namespace) -> int:
         batch_log=exp / "batches.txt" if config.log_batches else None,
         window_sizes=config.window_sizes(),
     )
-    last = get_last_checkpoint(str(exp)) if exp.is_dir() else None
+    last = last_complete_checkpoint(exp, world_size, remove_incomplete=rank == 0)
     if last is not None:
         logger.info("resuming from %s", last)
         trainer.restore_sampler(last)
-    trainer.train(resume_from_checkpoint=last)
+    trainer.train(resume_from_checkpoint=str(last) if last is not None else None)
     if trainer.is_world_process_zero():
         if config.lora_rank > 0:
             save_adapter(model, processor, exp / "final")
@@ -155,6 +166,11 @@ def train(args: argparse.Namespace) -> int:
             save_sap2_model(model, processor, exp / "final")
         logger.info("saved the trained model to %s", exp / "final")
     return 0
+
+
+def has_trained(exp: Path) -> bool:
+    """Whether ``exp`` holds a checkpoint or a final model of an earlier run."""
+    return (exp / "final").is_dir() or any(exp.glob("checkpoint-*"))
 
 
 def main(cmd: Sequence[str] | None = None) -> int:

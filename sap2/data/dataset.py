@@ -18,7 +18,7 @@ from lhotse.dataset import DynamicBucketingSampler
 from transformers import ProcessorMixin
 
 from sap2.errors import InputError
-from sap2.model.processor import SAMPLING_RATE, Example, encode_batch
+from sap2.model.processor import SAMPLING_RATE, Example, encode_batch, min_audio_samples
 from sap2.model.prompts import PromptTexts, Task, heard_keywords
 
 logger = logging.getLogger(__name__)
@@ -95,18 +95,20 @@ class Sap2Dataset(torch.utils.data.Dataset):
         return batch
 
 
-def _fits(cut: Cut, max_seconds: float) -> bool:
-    return cut.duration <= max_seconds
+def _fits(cut: Cut, min_seconds: float, max_seconds: float) -> bool:
+    return min_seconds <= cut.duration <= max_seconds
 
 
-def drop_long_cuts(cuts: CutSet, max_seconds: float) -> CutSet:
-    """The cuts that fit the encoder window; the others are logged with a count."""
-    kept = cuts.filter(partial(_fits, max_seconds=max_seconds)).to_eager()
+def drop_unfit_cuts(cuts: CutSet, max_seconds: float, min_seconds: float = 0.0) -> CutSet:
+    """The cuts that fit the encoder: at most its window, at least ``min_seconds`` (see
+    :func:`sap2.model.processor.min_audio_samples`); the others are logged with a count."""
+    kept = cuts.filter(partial(_fits, min_seconds=min_seconds, max_seconds=max_seconds))
+    kept = kept.to_eager()
     dropped = len(cuts) - len(kept)
     if dropped:
         logger.warning(
-            "dropped %d of %d utterances longer than the %.0f s encoder window",
-            dropped, len(cuts), max_seconds,
+            "dropped %d of %d utterances longer than the %.0f s encoder window or shorter "
+            "than %.0f ms", dropped, len(cuts), max_seconds, min_seconds * 1000,
         )  # fmt: skip
     return kept
 
@@ -125,10 +127,11 @@ def make_dataloader(
     """A data loader over ``cuts`` with lhotse's dynamic bucketing by duration.
 
     ``max_duration`` is the total audio seconds of a mini-batch; cuts longer than the
-    processor's encoder window are dropped first (see :func:`drop_long_cuts`).
+    processor's encoder window, or too short for it, are dropped first (see
+    :func:`drop_unfit_cuts`).
     """
     window = float(dataset.processor.feature_extractor.chunk_length)
-    cuts = drop_long_cuts(cuts, window)
+    cuts = drop_unfit_cuts(cuts, window, min_audio_samples(dataset.processor) / SAMPLING_RATE)
     sampler = DynamicBucketingSampler(
         cuts, max_duration=max_duration, shuffle=shuffle, num_buckets=num_buckets,
         seed=seed, world_size=world_size, rank=rank, drop_last=False,

@@ -88,6 +88,20 @@ def write_part(
     return cuts
 
 
+def read_cuts(path: Pathlike) -> CutSet:
+    """A cuts manifest, read whole; a missing, truncated or malformed one raises
+    :class:`InputError` naming it (lhotse raises several types)."""
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no such cuts manifest")
+    try:
+        return CutSet.from_file(path).to_eager()
+    except Exception as err:  # gzip, JSON, lhotse's own checks
+        detail = " ".join(str(err).split())[:160]
+        raise InputError(
+            f"{path}: not a readable lhotse cuts manifest ({type(err).__name__}: {detail})"
+        ) from None
+
+
 def count_longer_than(cuts: CutSet, seconds: float) -> int:
     """Utterances longer than ``seconds`` (the encoder window); they are dropped at training
     and decoding time, and counted here for the stage log."""

@@ -11,10 +11,12 @@ Modes (the long context is a cut custom field, e.g. ``context`` or ``biasing_lis
 Each utterance's result is appended to ``hyp.jsonl`` as soon as its batch is done, so a
 rerun skips what is there; ``hyp.txt`` (Kaldi text) and ``keywords.txt`` (``uttid
 KW$KW$...``, the pruned keywords) are written at the end, with ``decode_stats.json``
-(real-time factor, tokens per second, context positions the LLM read per utterance).
+(real-time factor, tokens per second, context positions the LLM read per utterance);
+see :mod:`sap2.decode.outputs`. Every cut is checked before the first batch: a missing
+context field or audio too short for the encoder fails the run with nothing written.
 """
 
-import json
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -30,10 +32,16 @@ from transformers import ProcessorMixin
 
 from sap2.data.dataset import load_audio
 from sap2.decode.keyword_constraint import KeywordConstraint
-from sap2.decode.outputs import read_done, write_outputs
+from sap2.decode.outputs import (
+    check_options,
+    jsonl_text,
+    read_done,
+    record_options,
+    write_outputs,
+)
 from sap2.errors import InputError
-from sap2.fileio import atomic_write_text
-from sap2.model.processor import SAMPLING_RATE, Example, encode_batch
+from sap2.fileio import atomic_write_text, ensure_folder
+from sap2.model.processor import SAMPLING_RATE, Example, encode_batch, min_audio_samples
 from sap2.model.prompts import Task, parse_keywords, parse_multitask
 
 logger = logging.getLogger(__name__)
@@ -68,6 +76,14 @@ class DecodeOptions:
         if self.mode != "no_context" and not self.context_field:
             raise InputError(f"mode {self.mode} needs a context field (--context-field)")
 
+    def record(self) -> dict:
+        """The options that change results (all but ``max_duration``, which only batches)."""
+        record = dataclasses.asdict(self)
+        del record["max_duration"]
+        if self.mode == "no_context":
+            record["context_field"] = None
+        return record
+
 
 class Decoder:
     """Runs generation passes over batches of utterances."""
@@ -76,8 +92,10 @@ class Decoder:
         self.model = model
         self.processor = processor
         self.options = options
-        self.generated_tokens = 0
-        self.context_tokens = 0  # positions read in place of context spans, all passes
+        # Per item of the batch being decoded, over its passes: generated tokens and
+        # positions read in place of context spans.
+        self.new_tokens: list[int] = []
+        self.context_tokens: list[int] = []
 
     def generate(
         self,
@@ -87,9 +105,8 @@ class Decoder:
         """One generation pass; the decoded texts. ``constraint``: a
         ``prefix_allowed_tokens_fn`` for ``generate``."""
         batch = encode_batch(self.processor, examples, with_targets=False).to(self.model.device)
-        self.context_tokens += sum(
-            self.model.context_lengths(batch["input_ids"], batch["attention_mask"])
-        )
+        lengths = self.model.context_lengths(batch["input_ids"], batch["attention_mask"])
+        self.context_tokens = [a + b for a, b in zip(self.context_tokens, lengths, strict=True)]
         with torch.no_grad():
             ids = self.model.generate(
                 **batch, max_new_tokens=self.options.max_new_tokens,
@@ -97,12 +114,23 @@ class Decoder:
                 prefix_allowed_tokens_fn=constraint,
             )  # fmt: skip
         pad = self.processor.tokenizer.pad_token_id
-        self.generated_tokens += int((ids != pad).sum())
+        counts = (ids != pad).sum(dim=1).tolist()
+        self.new_tokens = [a + b for a, b in zip(self.new_tokens, counts, strict=True)]
         texts = self.processor.tokenizer.batch_decode(ids, skip_special_tokens=True)
         return [" ".join(t.split()) for t in texts]  # one line of Kaldi text each
 
     def decode(self, audios: list[np.ndarray], contexts: list[list[str]]) -> list[dict]:
-        """Results (``hyp``, and ``keywords`` where the mode predicts them) of a batch."""
+        """Results (``hyp``, and ``keywords`` where the mode predicts them) of a batch, with
+        the tokens each item generated and read as context (``new_tokens``,
+        ``context_tokens``)."""
+        self.new_tokens = [0] * len(audios)
+        self.context_tokens = [0] * len(audios)
+        results = self._decode(audios, contexts)
+        for result, new, context in zip(results, self.new_tokens, self.context_tokens, strict=True):
+            result.update(new_tokens=new, context_tokens=context)
+        return results
+
+    def _decode(self, audios: list[np.ndarray], contexts: list[list[str]]) -> list[dict]:
         mode = self.options.mode
         if mode == "no_context":
             hyps = self.generate([Example(a, Task.TRANSCRIBE) for a in audios])
@@ -137,23 +165,44 @@ class Decoder:
         return [{"hyp": h, "keywords": k} for h, k in zip(hyps, pruned, strict=True)]
 
 
-def decode_cuts(decoder: Decoder, cuts: CutSet, out_dir: str | Path) -> dict:
-    """Decode every cut not yet in ``out_dir/hyp.jsonl``; write the outputs; return stats."""
+def check_cuts(cuts: CutSet, context_field: str | None, min_seconds: float) -> None:
+    """Fail before decoding (nothing written) on a cut without the context field or with
+    audio too short for the encoder, naming the cut."""
+    for cut in cuts:
+        if context_field is not None and not cut.has_custom(context_field):
+            raise InputError(f"cut '{cut.id}' has no custom field '{context_field}'")
+        if cut.duration < min_seconds:
+            raise InputError(
+                f"cut '{cut.id}': {cut.duration * 1000:.0f} ms of audio, shorter than the "
+                f"{min_seconds * 1000:.0f} ms the encoder needs; leave it out of the cuts"
+            )
+
+
+def decode_cuts(
+    decoder: Decoder, cuts: CutSet, out_dir: str | Path, options_record: dict | None = None
+) -> dict:
+    """Decode every cut not yet in ``out_dir/hyp.jsonl``; write the outputs; return the
+    statistics of the folder (all runs).
+
+    ``options_record``: what produced the folder (:func:`sap2.decode.outputs.check_options`;
+    default: the decoding options); a folder decoded otherwise is refused.
+    """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    record = options_record or decoder.options.record()
+    check_options(out_dir, record)
     jsonl = out_dir / "hyp.jsonl"
     done = read_done(jsonl)
-    # Rewrite the finished records so that a torn line from a kill does not remain.
-    atomic_write_text(
-        jsonl, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in done.values())
-    )
     todo = cuts.filter(lambda c: c.id not in done).to_eager()
+    field = decoder.options.context_field if decoder.options.mode != "no_context" else None
+    check_cuts(todo, field, min_audio_samples(decoder.processor) / SAMPLING_RATE)
+    ensure_folder(out_dir)
+    record_options(out_dir, record)
+    if jsonl.is_file():  # rewritten so that a torn line from a kill does not remain
+        atomic_write_text(jsonl, jsonl_text(list(done.values())))
     if done:
         logger.info("%d utterances already decoded, %d to go", len(done), len(todo))
     window = decoder.processor.feature_extractor.chunk_length
-    field = decoder.options.context_field if decoder.options.mode != "no_context" else None
-    audio_seconds, truncated = 0.0, 0
-    start = time.perf_counter()
+    truncated = []
     if len(todo):
         # Longest first: similar lengths batch together and memory peaks show up early.
         sampler = SimpleCutSampler(
@@ -161,38 +210,35 @@ def decode_cuts(decoder: Decoder, cuts: CutSet, out_dir: str | Path) -> dict:
         )
         with open(jsonl, "a", encoding="utf-8") as out, tqdm(total=len(todo), desc="decode") as bar:
             for batch in sampler:
-                audios, contexts = [], []
-                for cut in batch:
-                    audio = load_audio(cut)
-                    if len(audio) > window * SAMPLING_RATE:
-                        audio, truncated = audio[: window * SAMPLING_RATE], truncated + 1
-                    audios.append(audio)
-                    audio_seconds += cut.duration
-                    if field is not None and not cut.has_custom(field):
-                        raise InputError(f"cut '{cut.id}' has no custom field '{field}'")
-                    contexts.append(list(cut.custom[field]) if field else [])
-                for cut, result in zip(batch, decoder.decode(audios, contexts), strict=True):
-                    out.write(json.dumps({"id": cut.id, **result}, ensure_ascii=False) + "\n")
+                start = time.perf_counter()
+                audios = [load_audio(cut) for cut in batch]
+                for i, cut in enumerate(batch):
+                    if len(audios[i]) > window * SAMPLING_RATE:
+                        audios[i] = audios[i][: window * SAMPLING_RATE]
+                        truncated.append(cut.id)
+                contexts = [list(cut.custom[field]) if field else [] for cut in batch]
+                results = decoder.decode(audios, contexts)
+                seconds = time.perf_counter() - start
+                audio_seconds = sum(cut.duration for cut in batch)
+                for cut, result in zip(batch, results, strict=True):
+                    record = {"id": cut.id, **result, "audio_seconds": cut.duration,
+                              "decode_seconds": seconds * cut.duration / audio_seconds}  # fmt: skip
+                    if cut.id in truncated:
+                        record["audio_truncated_to"] = window
+                    out.write(jsonl_text([record]))
                 out.flush()
                 bar.update(len(batch))
-    seconds = time.perf_counter() - start
     if truncated:
-        logger.warning("%d utterances were cut to the %d s encoder window", truncated, window)
-    stats = {
-        "utterances": len(todo),
-        "audio_seconds": audio_seconds,
-        "decode_seconds": seconds,
-        "rtf": seconds / audio_seconds if audio_seconds else None,
-        "tokens_per_second": decoder.generated_tokens / seconds if seconds and len(todo) else None,
-        "context_tokens": decoder.context_tokens / len(todo) if len(todo) else None,
-    }
+        logger.warning(
+            "%d utterances were cut to the %d s encoder window (marked audio_truncated_to in "
+            "hyp.jsonl): %s", len(truncated), window, " ".join(truncated),
+        )  # fmt: skip
+    stats = write_outputs(read_done(jsonl), out_dir)
     logger.info(
-        "decoded %d utterances (%.1f s of audio) in %.1f s: RTF %s, %s tokens/s",
-        len(todo), audio_seconds, seconds,
+        "decoded %d utterances; the folder's %d (%.1f s of audio) took %.1f s: RTF %s, "
+        "%s tokens/s", len(todo), stats["utterances"], stats["audio_seconds"],
+        stats["decode_seconds"],
         f"{stats['rtf']:.3f}" if stats["rtf"] else "-",
         f"{stats['tokens_per_second']:.1f}" if stats["tokens_per_second"] else "-",
     )  # fmt: skip
-    if len(todo):  # a rerun with nothing left keeps the stats of the run that decoded
-        atomic_write_text(out_dir / "decode_stats.json", json.dumps(stats, indent=2) + "\n")
-    write_outputs(read_done(jsonl), out_dir)
     return stats

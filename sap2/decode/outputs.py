@@ -1,6 +1,13 @@
-"""The output files of a decoding folder: ``hyp.jsonl`` (one JSON record per utterance,
-appended as batches finish), ``hyp.txt`` (Kaldi text), ``keywords.txt`` (``uttid
-KW$KW$...``) and ``decode_stats.json``; and the merge of ``JOB=1:N`` job folders.
+"""The output files of a decoding folder and the merge of ``JOB=1:N`` job folders.
+
+- ``hyp.jsonl``: one JSON record per utterance, appended as batches finish: ``id``,
+  ``hyp``, ``keywords`` where the mode predicts them, and what the utterance cost
+  (``audio_seconds``, ``decode_seconds``: its batch's time shared by audio duration,
+  ``new_tokens``, ``context_tokens``), so that statistics add up over resumed runs;
+- ``decode_options.json``: the options that produced the folder; a rerun with other
+  options is refused (:func:`check_options`);
+- ``hyp.txt`` (Kaldi text), ``keywords.txt`` (``uttid KW$KW$...``) and
+  ``decode_stats.json`` (:func:`decode_stats`), rewritten from ``hyp.jsonl``.
 
 Kept apart from the decoder so that merging (``sap2-decode --merge``) imports no model code.
 """
@@ -12,22 +19,92 @@ from pathlib import Path
 from sap2.errors import InputError
 from sap2.fileio import atomic_write_text
 
+OPTIONS_FILE = "decode_options.json"
+
 
 def read_done(path: Path) -> dict[str, dict]:
-    """Results already in ``hyp.jsonl`` (a torn last line from a kill is ignored)."""
+    """Records already in ``hyp.jsonl``. A torn last line (a kill while writing: no
+    newline at its end) is ignored; any other line that is not a JSON object with an
+    ``id`` raises :class:`InputError` naming the file and line."""
     done: dict[str, dict] = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
+    if not path.is_file():
+        return done
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):  # the last line, unterminated: torn by a kill
                 continue
-            done[record["id"]] = record
+            raise InputError(f"{path}:{number}: not a JSON record") from None
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+            raise InputError(f"{path}:{number}: expected a JSON object with an 'id'")
+        if not isinstance(record.get("hyp"), str):
+            raise InputError(f"{path}:{number}: record '{record['id']}' has no 'hyp' text")
+        done[record["id"]] = record
     return done
 
 
-def write_outputs(results: dict[str, dict], out_dir: Path) -> None:
-    """``hyp.txt`` and, when keywords were predicted, ``keywords.txt``, sorted by id."""
+def jsonl_text(records: Sequence[dict]) -> str:
+    """Records as ``hyp.jsonl`` lines."""
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+def check_options(out_dir: Path, options: dict) -> None:
+    """Refuse to add to a folder decoded with other options (one line, what differs);
+    a folder with results but no record of its options is refused too."""
+    path = out_dir / OPTIONS_FILE
+    if path.is_file():
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise InputError(f"{path}: not a JSON record of decoding options") from None
+        differ = [f"{k} {saved.get(k)!r} -> {v!r}" for k, v in options.items() if saved.get(k) != v]
+        if differ:
+            raise InputError(
+                f"{out_dir}: decoded with other options ({'; '.join(differ)}); "
+                "use another --out-dir"
+            )
+        return
+    if (out_dir / "hyp.jsonl").is_file():
+        raise InputError(
+            f"{out_dir}: has hyp.jsonl but no {OPTIONS_FILE}, so its options are unknown; "
+            "use another --out-dir"
+        )
+
+
+def record_options(out_dir: Path, options: dict) -> None:
+    """Write ``decode_options.json`` (see :func:`check_options`)."""
+    atomic_write_text(out_dir / OPTIONS_FILE, json.dumps(options, indent=2) + "\n")
+
+
+def decode_stats(records: Sequence[dict]) -> dict:
+    """Real-time factor, generated tokens per second and mean context positions read per
+    utterance, summed over ``records`` (those that carry their costs)."""
+    costed = [r for r in records if "decode_seconds" in r]
+    audio = sum(r["audio_seconds"] for r in costed)
+    seconds = sum(r["decode_seconds"] for r in costed)
+    return {
+        "utterances": len(records),
+        "audio_seconds": audio,
+        "decode_seconds": seconds,
+        "rtf": seconds / audio if audio else None,
+        "tokens_per_second": sum(r["new_tokens"] for r in costed) / seconds if seconds else None,
+        "context_tokens": (
+            sum(r["context_tokens"] for r in costed) / len(costed) if costed else None
+        ),
+    }
+
+
+def write_outputs(results: dict[str, dict], out_dir: Path, **extra_stats) -> dict:
+    """``hyp.txt``, ``decode_stats.json`` and, when keywords were predicted,
+    ``keywords.txt``, sorted by id; returns the statistics."""
     ordered = [results[k] for k in sorted(results)]
     atomic_write_text(out_dir / "hyp.txt", "".join(f"{r['id']} {r['hyp']}\n" for r in ordered))
     if any("keywords" in r for r in ordered):
@@ -35,37 +112,35 @@ def write_outputs(results: dict[str, dict], out_dir: Path) -> None:
             out_dir / "keywords.txt",
             "".join(f"{r['id']} {'$'.join(r.get('keywords', []))}\n" for r in ordered),
         )
+    stats = {**decode_stats(ordered), **extra_stats}
+    atomic_write_text(out_dir / "decode_stats.json", json.dumps(stats, indent=2) + "\n")
+    return stats
 
 
 def merge_outputs(parts: Sequence[str | Path], out_dir: str | Path) -> int:
-    """Concatenate the ``hyp.jsonl`` of job folders into ``out_dir`` (``JOB=1:N`` decoding)
-    and add up their ``decode_stats.json`` (the RTF is summed job time over audio)."""
+    """Concatenate the ``hyp.jsonl`` of job folders into ``out_dir`` (``JOB=1:N``
+    decoding); the jobs must have been decoded with the same options, which the merged
+    folder records. Returns the number of utterances."""
     merged: dict[str, dict] = {}
+    options = None
     for part in parts:
         path = Path(part) / "hyp.jsonl"
         if not path.is_file():
             raise InputError(f"{path}: missing; did decoding job {part} finish?")
         merged.update(read_done(path))
+        part_options = Path(part) / OPTIONS_FILE
+        if part_options.is_file():
+            try:
+                these = json.loads(part_options.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise InputError(f"{part_options}: not a JSON record of decoding options") from None
+            if options is not None and these != options:
+                raise InputError(f"{part_options}: other options than the jobs before it")
+            options = these
     out_dir = Path(out_dir)
-    stats = [json.loads(p.read_text()) for p in (Path(d) / "decode_stats.json" for d in parts)
-             if p.is_file()]  # fmt: skip
-    if stats:
-        audio = sum(s["audio_seconds"] for s in stats)
-        seconds = sum(s["decode_seconds"] for s in stats)
-        utterances = sum(s["utterances"] for s in stats)
-        context = sum(s["utterances"] * (s.get("context_tokens") or 0) for s in stats)
-        total = {
-            "utterances": utterances,
-            "audio_seconds": audio,
-            "decode_seconds": seconds,
-            "rtf": seconds / audio if audio else None,
-            "context_tokens": context / utterances if utterances else None,
-            "jobs": len(stats),
-        }
-        atomic_write_text(out_dir / "decode_stats.json", json.dumps(total, indent=2) + "\n")
-    atomic_write_text(
-        out_dir / "hyp.jsonl",
-        "".join(json.dumps(merged[k], ensure_ascii=False) + "\n" for k in sorted(merged)),
-    )
-    write_outputs(merged, out_dir)
+    if options is not None:
+        check_options(out_dir, options)
+        record_options(out_dir, options)
+    atomic_write_text(out_dir / "hyp.jsonl", jsonl_text([merged[k] for k in sorted(merged)]))
+    write_outputs(merged, out_dir, jobs=len(parts))
     return len(merged)

@@ -75,6 +75,13 @@ class Example:
     keywords: Sequence[str] = ()
 
 
+def min_audio_samples(processor: ProcessorMixin) -> int:
+    """The fewest samples that give the language model one audio token: three feature
+    frames (one per ``hop_length`` samples begun), which Qwen2-Audio's encoder halves and
+    its pooling halves again."""
+    return 2 * processor.feature_extractor.hop_length + 1
+
+
 def encode_batch(
     processor: ProcessorMixin,
     examples: Sequence[Example],
@@ -95,7 +102,8 @@ def encode_batch(
       transcript, -100 padded (the targets of the model's auxiliary CTC loss).
     Raises:
       ValueError: an utterance is longer than the encoder window (the feature
-        extractor's ``chunk_length``, 30 s for Qwen2-Audio), naming its index.
+        extractor's ``chunk_length``, 30 s for Qwen2-Audio) or shorter than
+        :func:`min_audio_samples`, naming its index.
     """
     prompts = prompts or PromptTexts()
     window = processor.feature_extractor.chunk_length
@@ -105,6 +113,11 @@ def encode_batch(
             raise ValueError(
                 f"batch item {i}: {seconds:.1f} s of audio, more than the encoder window of "
                 f"{window} s"
+            )
+        if len(example.audio) < min_audio_samples(processor):
+            raise ValueError(
+                f"batch item {i}: {len(example.audio)} samples of audio, fewer than the "
+                f"{min_audio_samples(processor)} the encoder needs"
             )
     texts = [
         processor.apply_chat_template(

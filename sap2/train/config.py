@@ -4,16 +4,50 @@ the experiment folder."""
 
 import argparse
 import dataclasses
+import functools
 import types
 import typing
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from sap2.cli import str2bool
+from sap2.cli import (
+    fraction,
+    nonnegative_float,
+    nonnegative_int,
+    number_type,
+    positive_float,
+    positive_int,
+    str2bool,
+)
 from sap2.errors import InputError
-from sap2.fileio import read_yaml_mapping
+from sap2.fileio import atomic_write_text, read_yaml_mapping
+from sap2.model.configuration_sap2 import SAP_MODES
+
+#: Fields that a resumed run may change: they do not change what is learnt.
+RESUMABLE_CHANGES = frozenset({"num_workers", "logging_steps", "save_total_limit", "log_batches"})
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value not in allowed:
+            raise argparse.ArgumentTypeError(f"expected one of {', '.join(allowed)}, got {value!r}")
+        return value
+
+    return parse
+
+
+def _option(default, parse: Callable[[str], object]):
+    """A field whose command-line and YAML values go through ``parse`` (an argparse type)."""
+    return field(default=default, metadata={"parse": parse})
+
+
+_weight = functools.partial(_option, parse=nonnegative_float)
+_probability = functools.partial(_option, parse=fraction)
+_count = functools.partial(_option, parse=nonnegative_int)
+_ctc_weight = number_type(float, lambda x: 0 <= x < 1, "a number in [0, 1)")
 
 
 @dataclass
@@ -24,51 +58,51 @@ class TrainConfig:
     train_cuts: str = ""  # lhotse cuts manifest
     exp_dir: str = "exp/sap2"  # checkpoints, logs, TensorBoard, final adapter
     # SAP²
-    sap_window_size: int = 2
-    sap_num_heads: int = 4
-    sap_mode: str = "speech"
+    sap_window_size: int = _option(2, positive_int)
+    sap_num_heads: int = _option(4, positive_int)
+    sap_mode: str = _option("speech", _choice(*SAP_MODES))
     sap_window_mix: str = ""  # e.g. "1 2": a window size drawn per step, one model for all
     # LoRA (rank 0: train every weight, for small models trained from scratch)
-    lora_rank: int = 8
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
+    lora_rank: int = _count(8)
+    lora_alpha: int = _option(32, positive_int)
+    lora_dropout: float = _probability(0.05)
     train_audio_encoder: bool = False
     # Auxiliary CTC loss on the audio features (0: none; for encoders trained from scratch)
-    ctc_weight: float = 0.0
+    ctc_weight: float = _option(0.0, _ctc_weight)
     # Tasks (proportions, normalised) and context
-    task_transcribe: float = 0.1
-    task_transcribe_context: float = 0.4
-    task_prune: float = 0.3
-    task_multitask: float = 0.2
-    p_no_context: float = 0.1  # context dropout: the utterance gets no context at all
-    p_long_context: float = 0.0  # transcribe_context with the long context, not the keywords
+    task_transcribe: float = _weight(0.1)
+    task_transcribe_context: float = _weight(0.4)
+    task_prune: float = _weight(0.3)
+    task_multitask: float = _weight(0.2)
+    p_no_context: float = _probability(0.1)  # context dropout: the utterance gets no context
+    p_long_context: float = _probability(0.0)  # transcribe_context with the long context
     rare_word_pool: str = ""  # distractor pool for cuts with 'rare_words' (LibriSpeech)
-    min_distractors: int = 0
-    max_distractors: int = 1000
+    min_distractors: int = _count(0)
+    max_distractors: int = _count(1000)
     spelling_families: str = ""  # words that sound alike, respelt per draw (sap2.train.respelling)
-    p_renamed_keywords: float = 0.0  # transcribe_context: said words renamed (sap2.train.renaming)
-    p_renamed_prune: float = 0.0  # prune and multitask: said words renamed after syllable 1
-    keyword_distractors: int = 0  # transcribe_context: up to N unsaid context words added
-    p_short_prune_context: float = 0.0  # prune: context cut to the said words and some others
+    p_renamed_keywords: float = _probability(0.0)  # transcribe_context: said words renamed
+    p_renamed_prune: float = _probability(0.0)  # prune, multitask: renamed after syllable 1
+    keyword_distractors: int = _count(0)  # transcribe_context: up to N unsaid words added
+    p_short_prune_context: float = _probability(0.0)  # prune: context cut to the said words
     # Optimisation
-    num_epochs: float = 1.0
-    max_steps: int = 0  # > 0 overrides num_epochs
-    max_duration: float = 200.0  # seconds of audio per batch and device
-    num_buckets: int = 10
-    gradient_accumulation_steps: int = 1
-    learning_rate: float = 1e-4
-    warmup_ratio: float = 0.03
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
+    num_epochs: float = _option(1.0, positive_float)
+    max_steps: int = _count(0)  # > 0 overrides num_epochs
+    max_duration: float = _option(200.0, positive_float)  # seconds of audio per batch, device
+    num_buckets: int = _option(10, positive_int)
+    gradient_accumulation_steps: int = _option(1, positive_int)
+    learning_rate: float = _option(1e-4, positive_float)
+    warmup_ratio: float = _probability(0.03)
+    weight_decay: float = _option(0.0, nonnegative_float)
+    max_grad_norm: float = _option(1.0, nonnegative_float)  # 0: no clipping
     seed: int = 42
-    bf16: str = "auto"  # auto: bf16 on CUDA, fp32 on CPU; or true / false
+    bf16: str = _option("auto", _choice("auto", "true", "false"))  # auto: bf16 on CUDA only
     deepspeed: str = ""  # DeepSpeed JSON (ZeRO-2), GPU only
     gradient_checkpointing: bool = False
-    num_workers: int = 2
+    num_workers: int = _count(2)
     # Checkpoints and logs
-    save_steps: int = 1000
-    save_total_limit: int = 2
-    logging_steps: int = 10
+    save_steps: int = _option(1000, positive_int)
+    save_total_limit: int = _option(2, positive_int)
+    logging_steps: int = _option(10, positive_int)
     log_batches: bool = False  # write the cut ids of every step to exp_dir/batches.txt
 
     def task_weights(self) -> dict[str, float]:
@@ -98,13 +132,18 @@ class TrainConfig:
         return sizes
 
     def save(self, path: str | Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(yaml.safe_dump(dataclasses.asdict(self), sort_keys=False))
+        """Write the configuration as YAML (atomically)."""
+        atomic_write_text(path, yaml.safe_dump(dataclasses.asdict(self), sort_keys=False))
 
 
-def _field_type(f: dataclasses.Field) -> type:
+def _field_parser(f: dataclasses.Field) -> Callable[[str], object]:
+    """The argparse type of a field: its own checker, else from its annotation."""
+    if "parse" in f.metadata:
+        return f.metadata["parse"]
     hint = typing.get_type_hints(TrainConfig)[f.name]
-    return hint if not isinstance(hint, types.UnionType) else str
+    if isinstance(hint, types.UnionType) or hint is str:
+        return str
+    return str2bool if hint is bool else hint
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,25 +151,36 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML file of defaults (e.g. conf/train.yaml)")
     parser.add_argument("--print-config", action="store_true", help="print the config, exit")
     for f in dataclasses.fields(TrainConfig):
-        kind = _field_type(f)
         parser.add_argument(
             f"--{f.name.replace('_', '-')}",
-            type=str2bool if kind is bool else kind,
+            type=_field_parser(f),
             default=argparse.SUPPRESS,  # unset: the YAML's value, else the field's default
             help=f"(default {f.default!r} unless --config sets it)",
         )
 
 
+def read_config_file(path: str | Path) -> dict:
+    """The options of a YAML config, each coerced and checked as on the command line
+    (YAML 1.1 reads ``1e-3`` as a string: it becomes a float here); a bad value raises
+    :class:`InputError` naming the file and the key."""
+    loaded = read_yaml_mapping(path)
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(loaded) - set(fields))
+    if unknown:
+        raise InputError(f"{path}: unknown keys {', '.join(unknown)}")
+    values = {}
+    for name, value in loaded.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        try:
+            values[name] = _field_parser(fields[name])(text if value is not None else "")
+        except (argparse.ArgumentTypeError, ValueError) as err:
+            raise InputError(f"{path}: {name}: {err}") from None
+    return values
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """YAML (if any), then the command line, into a checked :class:`TrainConfig`."""
-    values: dict = {}
-    if args.config:
-        loaded = read_yaml_mapping(args.config)
-        names = {f.name for f in dataclasses.fields(TrainConfig)}
-        unknown = sorted(set(loaded) - names)
-        if unknown:
-            raise InputError(f"{args.config}: unknown keys {', '.join(unknown)}")
-        values.update(loaded)
+    values = read_config_file(args.config) if args.config else {}
     for f in dataclasses.fields(TrainConfig):
         if getattr(args, f.name, None) is not None:
             values[f.name] = getattr(args, f.name)
@@ -140,15 +190,23 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             raise InputError(f"--{name.replace('_', '-')} is required (command line or YAML)")
     config.task_weights()
     config.window_sizes()
-    probabilities = (
-        "p_no_context", "p_long_context", "p_renamed_keywords", "p_renamed_prune",
-        "p_short_prune_context",
-    )  # fmt: skip
-    for name in probabilities:
-        if not 0 <= getattr(config, name) <= 1:
-            raise InputError(f"{name} must be in [0, 1], got {getattr(config, name)}")
-    if config.keyword_distractors < 0:
-        raise InputError(f"keyword_distractors must be >= 0, got {config.keyword_distractors}")
-    if not 0 <= config.ctc_weight < 1:
-        raise InputError(f"ctc_weight must be in [0, 1), got {config.ctc_weight}")
     return config
+
+
+def check_resumable(config: TrainConfig, saved_path: str | Path) -> None:
+    """Refuse to go on training an experiment with settings other than those it was
+    started with (``saved_path``: its ``config.yaml``); :data:`RESUMABLE_CHANGES` may
+    differ. Raises :class:`InputError` listing what differs."""
+    saved = read_config_file(saved_path)
+    current = dataclasses.asdict(config)
+    differ = [
+        f"{name} {saved[name]!r} -> {current[name]!r}"
+        for name in current
+        if name in saved and name not in RESUMABLE_CHANGES | {"exp_dir"}
+        and saved[name] != current[name]
+    ]  # fmt: skip
+    if differ:
+        raise InputError(
+            f"{saved_path}: this experiment was started with other settings ({'; '.join(differ)}); "
+            "rerun with the saved ones or use another --exp-dir"
+        )

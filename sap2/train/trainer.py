@@ -8,6 +8,11 @@ TensorBoard logging. What it cannot know is where a lhotse sampler is inside its
 it on resume, so that training continues with the next unseen batch (icefall does the
 same with ``sampler.state_dict()``).
 
+The sampler states are written last, each to a temporary name renamed into place, and a
+checkpoint counts as complete only once every rank's is there
+(:func:`last_complete_checkpoint`): a run killed while saving resumes from the checkpoint
+before. They are read with ``torch.load(weights_only=True)``, which runs no code.
+
 With several SAP window sizes, each optimisation step pools the context with one of
 them, drawn from the seed and the step number (so a resumed run draws the same), and one
 model serves every window at decoding time (:func:`step_window_size`).
@@ -16,6 +21,8 @@ model serves every window at decoding time (:func:`step_window_size`).
 import logging
 import math
 import random
+import re
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,12 +31,52 @@ from lhotse import CutSet
 from lhotse.dataset import DynamicBucketingSampler
 from transformers import Trainer, TrainerCallback
 
-from sap2.data.dataset import Sap2Dataset, drop_long_cuts
+from sap2.data.dataset import Sap2Dataset, drop_unfit_cuts
+from sap2.errors import InputError
+from sap2.fileio import atomic_output
 from sap2.model.pooling import SpeechAttentionPooling
+from sap2.model.processor import SAMPLING_RATE, min_audio_samples
 
 logger = logging.getLogger(__name__)
 
 SAMPLER_STATE = "sampler_state.pt"
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def sampler_state_path(checkpoint: str | Path, rank: int) -> Path:
+    """Where rank ``rank`` keeps its sampler state in a checkpoint folder."""
+    return Path(checkpoint) / f"rank{rank}_{SAMPLER_STATE}"
+
+
+def is_complete_checkpoint(checkpoint: Path, world_size: int) -> bool:
+    """The Trainer's state and every rank's sampler state (written last) are there."""
+    return (checkpoint / "trainer_state.json").is_file() and all(
+        sampler_state_path(checkpoint, rank).is_file() for rank in range(world_size)
+    )
+
+
+def last_complete_checkpoint(
+    exp_dir: str | Path, world_size: int = 1, remove_incomplete: bool = False
+) -> Path | None:
+    """The newest complete ``checkpoint-<step>`` of ``exp_dir`` (None if there is none).
+
+    With ``remove_incomplete`` (rank 0), newer incomplete ones (a run killed while
+    saving) are removed, with a warning, so that the Trainer's rotation of old
+    checkpoints never counts them.
+    """
+    exp_dir = Path(exp_dir)
+    found = [
+        (int(m.group(1)), p)
+        for p in (exp_dir.iterdir() if exp_dir.is_dir() else [])
+        if (m := _CHECKPOINT.match(p.name)) and p.is_dir()
+    ]
+    for _, path in sorted(found, reverse=True):
+        if is_complete_checkpoint(path, world_size):
+            return path
+        if remove_incomplete:
+            logger.warning("%s is incomplete (a run stopped while saving it): removed", path)
+            shutil.rmtree(path)
+    return None
 
 
 def step_window_size(window_sizes: Sequence[int], seed: int, step: int) -> int:
@@ -79,8 +126,8 @@ class SamplerCheckpoint(TrainerCallback):
 
     def on_save(self, args, state, control, **kwargs):
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        folder.mkdir(parents=True, exist_ok=True)
-        torch.save(self.sampler.state_dict(), folder / f"rank{self.rank}_{SAMPLER_STATE}")
+        with atomic_output(sampler_state_path(folder, self.rank)) as tmp:
+            torch.save(self.sampler.state_dict(), tmp)
         return control
 
 
@@ -110,7 +157,8 @@ class Sap2Trainer(Trainer):
     ) -> None:
         super().__init__(*args, **kwargs)
         window = float(dataset.processor.feature_extractor.chunk_length)
-        self.train_cuts = drop_long_cuts(train_cuts, window)
+        shortest = min_audio_samples(dataset.processor) / SAMPLING_RATE
+        self.train_cuts = drop_unfit_cuts(train_cuts, window, shortest)
         self.sap2_dataset = dataset
         self.sampler = DynamicBucketingSampler(
             self.train_cuts, max_duration=max_duration, num_buckets=num_buckets, shuffle=True,
@@ -124,9 +172,15 @@ class Sap2Trainer(Trainer):
 
     def restore_sampler(self, checkpoint: str) -> None:
         """Load the sampler state saved in ``checkpoint`` (call before ``train``)."""
-        path = Path(checkpoint) / f"rank{self.args.process_index}_{SAMPLER_STATE}"
+        path = sampler_state_path(checkpoint, self.args.process_index)
         if path.is_file():
-            self.sampler.load_state_dict(torch.load(path, weights_only=False))
+            try:
+                state = torch.load(path, weights_only=True)
+            except Exception as err:  # pickle and zip errors of several types
+                raise InputError(
+                    f"{path}: not a sampler state written by sap2-train ({type(err).__name__})"
+                ) from None
+            self.sampler.load_state_dict(state)
             logger.info("data position restored from %s (epoch %d)", path, self.sampler.epoch)
         else:
             logger.warning("%s has no sampler state: the data epoch starts again", checkpoint)
