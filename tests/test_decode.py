@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import REPO
@@ -166,12 +167,13 @@ def test_transcribe_own_audio(tiny_model_dir, tmp_path, capsys):
     assert "needs --keywords" in capsys.readouterr().err
 
 
-def test_slurm_pl_submits_an_array_job(tmp_path):
-    fake = tmp_path / "bin" / "sbatch"
-    fake.parent.mkdir()
+def fake_sbatch(folder: Path) -> Path:
+    """A stand-in for sbatch in ``folder``: runs the array's tasks here, records its
+    arguments beside the job script."""
+    fake = folder / "sbatch"
+    folder.mkdir(exist_ok=True)
     fake.write_text(
         "#!/usr/bin/env bash\n"
-        "# a stand-in for sbatch: runs the array's tasks here and records its arguments\n"
         'for a in "$@"; do case "$a" in --array=*) array=${a#--array=};; esac; script=$a; done\n'
         'echo "$@" > "$(dirname "$script")/sbatch.args"; rc=0\n'
         "for t in $(seq ${array%-*} ${array#*-}); do\n"
@@ -180,6 +182,34 @@ def test_slurm_pl_submits_an_array_job(tmp_path):
         "exit $rc\n"
     )
     fake.chmod(0o755)
+    return fake
+
+
+#: Log and argument names that a shell would run as code if they were not quoted.
+HOSTILE_NAMES = [
+    "x';touch INJECTED;'.JOB.log",
+    'y"$(touch INJECTED)".JOB.log',
+    "z`touch INJECTED`.JOB.log",
+]
+
+
+@pytest.mark.parametrize("runner", ["run.pl", "slurm.pl"])
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_job_runners_quote_any_file_name(tmp_path, runner, name):
+    env = dict(os.environ, PATH=f"{fake_sbatch(tmp_path / 'bin').parent}:{os.environ['PATH']}")
+    log = tmp_path / "log" / name
+    arg = "a b';touch INJECTED;'JOB"
+    cmd = [str(REPO / "utils" / runner), "JOB=1:2", str(log), "printf", "%s\\n", arg]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert not list(tmp_path.rglob("INJECTED")) and not (REPO / "INJECTED").exists()
+    for job in (1, 2):
+        text = Path(str(log).replace("JOB", str(job))).read_text()
+        assert f"a b';touch INJECTED;'{job}\n" in text and "# Ended (code 0)" in text
+
+
+def test_slurm_pl_submits_an_array_job(tmp_path):
+    fake = fake_sbatch(tmp_path / "bin")
     conf = tmp_path / "slurm.conf"
     conf.write_text("# site\ndefault --partition=gpu\n")
     env = dict(os.environ, PATH=f"{fake.parent}:{os.environ['PATH']}")

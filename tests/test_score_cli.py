@@ -102,18 +102,30 @@ def test_main_can_be_called_in_process(is21_files, capsys):
     assert capsys.readouterr().out.startswith("WER: error_rate=")
 
 
-def test_details_replace_an_older_folder(is21_files):
+def test_details_update_their_own_folder_and_refuse_any_other(is21_files):
     d = is21_files
-    (d / "details").mkdir()
-    (d / "details" / "stale.txt").write_text("old")
     args = ["--protocol", "is21", "--ref", d / "ref.tsv", "--hyp", d / "hyp.tsv", "--lenient"]
+    (d / "details").mkdir()
+    (d / "details" / "confusions.txt").write_text("old")
     assert run_score(*args, "--details", d / "details").returncode == 0
     assert sorted(p.name for p in (d / "details").iterdir()) == [
         "alignments.txt",
         "confusions.txt",
         "keyword_recall.txt",
     ]
+    assert (d / "details" / "confusions.txt").read_text() != "old"
     assert [p.name for p in d.iterdir() if p.name.startswith(".")] == []
+    (d / "notes.txt").write_text("mine")
+    before = {p: p.read_bytes() for p in d.rglob("*") if p.is_file()}
+    for target, message in ((d, "holds files that are not score details (details, hyp"),
+                            (d / "notes.txt", "is a file; --details needs a folder")):  # fmt: skip
+        out = run_score(*args, "--details", target)
+        assert out.returncode == 1 and message in out.stderr, out.stderr
+        assert len(out.stderr.splitlines()) == 1 and "Traceback" not in out.stderr
+    for option in ("--json", "--details"):
+        out = run_score(*args, option, d / "hyp.tsv")
+        assert out.returncode == 2 and f"{option} would overwrite an input" in out.stderr
+    assert {p: p.read_bytes() for p in d.rglob("*") if p.is_file()} == before
 
 
 def run_is21(d, *extra):

@@ -56,7 +56,6 @@ def test_config_yaml_then_command_line(tmp_path):
         )
 
 
-
 @pytest.mark.parametrize(
     "option, value, expected",
     [

@@ -72,7 +72,9 @@ for my $job ($first .. $last) {
     open(my $log, ">", $this_log) or die "run.pl: cannot write $this_log\n";
     print $log "# $this_cmd\n# Started at " . localtime() . "\n";
     close($log);
-    my $status = system("bash", "-c", "set -o pipefail; ( $this_cmd ) >>'$this_log' 2>&1");
+    # The log path goes to bash as $1, never into the command text (any name is safe).
+    my $status = system("bash", "-c", 'set -o pipefail; ( ' . $this_cmd . ' ) >>"$1" 2>&1',
+                        "run.pl", $this_log);
     my $code = $status == -1 ? 127 : ($status & 127 ? 128 + ($status & 127) : $status >> 8);
     open($log, ">>", $this_log);
     print $log "# Accounting: time=" . (time() - $^T) . " threads=1\n";

@@ -39,7 +39,18 @@ my $logfile = shift @ARGV;
 if ($jobname ne "" && $last > $first && $logfile !~ /$jobname/) {
   die "slurm.pl: an array job needs $jobname in the log file name ($logfile)\n";
 }
-my $cmd = join(" ", map { my $a = $_; $a =~ /^[\w\/.:=,+@%-]+$/ ? $a : "'" . ($a =~ s/'/'\\''/gr) . "'" } @ARGV);
+# Every word of the job script is shell-quoted; JOB becomes "${SLURM_ARRAY_TASK_ID}"
+# outside the quotes, so that no file or argument name can run as shell code.
+sub quote { my $a = shift; return $a =~ /^[\w\/.:=,+@%-]+$/ ? $a : "'" . ($a =~ s/'/'\\''/gr) . "'"; }
+sub task_word {
+  my $a = shift;
+  return quote($a) if $jobname eq "" || $a eq "";
+  return join('"${SLURM_ARRAY_TASK_ID}"', map { $_ eq "" ? "" : quote($_) } split(/\b\Q$jobname\E\b/, $a, -1));
+}
+my $cmd = join(" ", map { quote($_) } @ARGV);
+my $task_cmd = join(" ", map { task_word($_) } @ARGV);
+my $task_log = task_word($logfile);
+my $task_header = task_word("# " . ($cmd =~ s/\n/\\n/gr));
 
 my @sbatch = ("--wait", "--export=ALL", "--chdir=" . `pwd` =~ s/\n//r);
 if ($opt{config} ne "") {
@@ -60,21 +71,16 @@ $base =~ s/\.log$//;
 make_path("$logdir/q");
 push @sbatch, "--job-name=$base", "--output=$logdir/q/$base-%a.out";
 
-my $task_cmd = $cmd;
-my $task_log = $logfile;
-if ($jobname ne "") {
-  $task_cmd =~ s/\b$jobname\b/\${SLURM_ARRAY_TASK_ID}/g;
-  $task_log =~ s/\b$jobname\b/\${SLURM_ARRAY_TASK_ID}/g;
-}
 my $script = "$logdir/q/$base.sh";
+my $comment = $cmd =~ s/\n/\\n/gr;
 open(my $s, ">", $script) or die "slurm.pl: cannot write $script\n";
 print $s <<"END";
 #!/usr/bin/env bash
-# written by slurm.pl for: $cmd
+# written by slurm.pl for: $comment
 set -o pipefail
-log="$task_log"
+log=$task_log
 mkdir -p "\$(dirname "\$log")"
-{ echo "# $task_cmd"; echo "# Started at \$(date) on \$(hostname)"; } > "\$log"
+{ echo $task_header; echo "# Started at \$(date) on \$(hostname)"; } > "\$log"
 ( $task_cmd ) >> "\$log" 2>&1
 code=\$?
 echo "# Ended (code \$code) at \$(date)" >> "\$log"
@@ -88,10 +94,19 @@ if ($status != 0) {
   my @failed;
   for my $j ($first .. $last) {
     my $l = $logfile; $l =~ s/\b$jobname\b/$j/g if $jobname ne "";
-    push @failed, $l unless -f $l && `tail -n 1 '$l'` =~ /code 0\)/;
+    push @failed, $l unless last_line($l) =~ /code 0\)/;
   }
   my $n = $last - $first + 1;
   print STDERR "slurm.pl: " . scalar(@failed) . " / $n failed, log is in " . ($failed[0] // "$logdir/q") . "\n";
   exit 1;
 }
 exit 0;
+
+sub last_line {
+  my $path = shift;
+  open(my $f, "<", $path) or return "";
+  my $line = "";
+  $line = $_ while <$f>;
+  close($f);
+  return $line;
+}

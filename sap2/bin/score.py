@@ -22,6 +22,7 @@ Usage:
 
 import argparse
 import logging
+import os
 from collections.abc import Sequence
 
 from sap2.cli import doc_parser, run_tool
@@ -35,7 +36,12 @@ from sap2.scoring.readers import (
     read_utt2session,
     read_word_lists,
 )
-from sap2.scoring.report import format_summary, write_details, write_json
+from sap2.scoring.report import (
+    check_details_folder,
+    format_summary,
+    write_details,
+    write_json,
+)
 from sap2.scoring.slidespeech import score_slidespeech, tokenize
 
 logger = logging.getLogger("sap2-score")
@@ -102,6 +108,12 @@ def check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
             parser.error("--protocol slidespeech needs --keywords")
     if args.spelling_map is not None and args.normalize != "whisper":
         parser.error("--spelling-map needs --normalize whisper")
+    inputs = ("ref", "hyp", "biased_words", "keywords", "utt2session", "spelling_map",
+              "pruned_keywords")  # fmt: skip
+    read = {os.path.realpath(getattr(args, n)) for n in inputs if getattr(args, n) is not None}
+    for output in ("json", "details"):
+        if getattr(args, output) is not None and os.path.realpath(getattr(args, output)) in read:
+            parser.error(f"--{output} would overwrite an input ({getattr(args, output)})")
 
 
 def score(args: argparse.Namespace) -> CorpusScore:
@@ -154,6 +166,8 @@ def main(cmd: Sequence[str] | None = None) -> int:
 
     def body(args: argparse.Namespace) -> int:
         check_options(parser, args)
+        if args.details is not None:  # refused before any output is written
+            check_details_folder(args.details)
         result = score(args)
         if args.json is not None:
             write_json(result, args.json)

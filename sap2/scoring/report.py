@@ -1,17 +1,16 @@
 """Score reports: the human summary, the ``--json`` summary and the ``--details`` folder.
 
 Files are written to a temporary name and renamed into place, so a failed run never
-leaves a half-written report where a finished one is expected.
+leaves a half-written report where a finished one is expected; the ``--details`` folder
+holds the scorer's files only, and nothing else is ever replaced.
 """
 
 import json
-import os
-import shutil
-import tempfile
 from collections import Counter
 from pathlib import Path
 
-from sap2.fileio import atomic_write_text
+from sap2.errors import InputError
+from sap2.fileio import atomic_output, atomic_write_text, ensure_folder
 from sap2.scoring.corpus import CorpusScore, UtteranceScore
 
 Pathlike = str | Path
@@ -131,29 +130,39 @@ def format_keyword_recall(score: CorpusScore) -> str:
     return "\n".join(out) + "\n"
 
 
+#: The files of a ``--details`` folder; it holds nothing else.
+DETAIL_FILES = ("alignments.txt", "confusions.txt", "keyword_recall.txt", "sessions.txt")
+
+
+def check_details_folder(out_dir: Pathlike) -> None:
+    """Refuse (:class:`InputError`) a ``--details`` target that is a file or a folder
+    holding anything but :data:`DETAIL_FILES`: the scorer writes only its own files."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir}: is a file; --details needs a folder of its own")
+    if out_dir.is_dir():
+        others = sorted(p.name for p in out_dir.iterdir() if p.name not in DETAIL_FILES)
+        if others:
+            raise InputError(
+                f"{out_dir}: holds files that are not score details ({', '.join(others[:3])}); "
+                "--details needs a new folder or one that it wrote"
+            )
+
+
 def write_details(score: CorpusScore, out_dir: Pathlike) -> None:
     """Write ``alignments.txt``, ``confusions.txt``, ``keyword_recall.txt`` (and
-    ``sessions.txt`` when sessions were scored) to ``out_dir``, replacing it whole."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
-        tmp.chmod(0o755)
-        with open(tmp / "alignments.txt", "w", encoding="utf-8") as f:
-            for utt in score.utterances:
-                f.write(format_alignment(utt) + "\n")
-        (tmp / "confusions.txt").write_text(format_confusions(score), encoding="utf-8")
-        (tmp / "keyword_recall.txt").write_text(format_keyword_recall(score), encoding="utf-8")
-        if score.sessions is not None:
-            lines = [c.format(name) for name, c in sorted(score.sessions.items())]
-            (tmp / "sessions.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old."))
-            os.replace(out_dir, old / "previous")
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    ``sessions.txt`` when sessions were scored) to ``out_dir``, each atomically; a
+    ``sessions.txt`` of an earlier run is removed when sessions were not scored. See
+    :func:`check_details_folder` for what is refused."""
+    check_details_folder(out_dir)
+    out_dir = ensure_folder(out_dir)
+    with atomic_output(out_dir / "alignments.txt") as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for utt in score.utterances:
+            f.write(format_alignment(utt) + "\n")
+    atomic_write_text(out_dir / "confusions.txt", format_confusions(score))
+    atomic_write_text(out_dir / "keyword_recall.txt", format_keyword_recall(score))
+    if score.sessions is not None:
+        lines = [c.format(name) for name, c in sorted(score.sessions.items())]
+        atomic_write_text(out_dir / "sessions.txt", "\n".join(lines) + "\n")
+    else:
+        (out_dir / "sessions.txt").unlink(missing_ok=True)
