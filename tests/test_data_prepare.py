@@ -1,5 +1,7 @@
 """Corpus preparation on fake LibriSpeech and SlideSpeech trees, and its bad inputs."""
 
+from pathlib import Path
+
 import pytest
 from fake_corpora import make_librispeech, make_slidespeech
 from lhotse import CutSet
@@ -126,3 +128,38 @@ def test_slidespeech_skip_bad_and_file_options(slides, tmp_path):
     assert prepare([*args, "--text", str(custom_text), "--skip-bad"]) == 0
     assert len(CutSet.from_file(tmp_path / "data" / "cuts" / "test.jsonl.gz")) == 4
     assert prepare([*args[:3], "--parts", "test", "train", "--text", str(custom_text)]) == 1
+
+
+def test_librispeech_duplicate_ids_and_non_utf8_transcripts_are_refused(libri, tmp_path, capsys):
+    data = tmp_path / "data"
+    args = ["librispeech", str(libri), str(data), "--parts", "test-clean"]
+    trans = libri / "test-clean" / "1089" / "134686" / "1089-134686.trans.txt"
+    original = trans.read_bytes()
+    trans.write_bytes(original + b"1089-134686-0000 SAID AGAIN\n")
+    assert prepare(args) == 1
+    err = capsys.readouterr().err
+    assert f"{trans}:3: utterance id '1089-134686-0000' also at {trans}:1" in err
+    trans.write_bytes(original + b"1089-134686-0002 CAF\xe9\n")
+    assert prepare(args) == 1
+    assert f"{trans}:3: not valid UTF-8" in capsys.readouterr().err
+    assert not (data / "cuts").exists()
+
+
+def test_stereo_talks_are_averaged_and_audio_paths_are_absolute(tmp_path, monkeypatch):
+    import numpy as np
+    import soundfile as sf
+    from fake_corpora import SR
+
+    from sap2.data.dataset import load_audio
+
+    monkeypatch.chdir(tmp_path)
+    corpus = make_slidespeech(Path("rel"))  # a relative corpus folder
+    wav = corpus / "test" / "wav" / "science" / "talk2.wav"
+    left = np.full(5 * SR, 0.1, dtype=np.float32)
+    sf.write(wav, np.stack([left, 3 * left], axis=1), SR)  # channels that differ
+    assert prepare(["slidespeech", str(corpus), "data", "--parts", "test"]) == 0
+    monkeypatch.chdir("/")  # decoding from another folder
+    cuts = CutSet.from_file(tmp_path / "data" / "cuts" / "test.jsonl.gz").to_eager()
+    assert all(Path(c.recording.sources[0].source).is_absolute() for c in cuts)
+    audio = load_audio(cuts["talk2-0001"])
+    assert audio.ndim == 1 and np.allclose(audio, 0.2, atol=1e-3)  # the mean, not channel 0

@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Sequence
 
-from sap2.cli import doc_parser, run_tool
+from sap2.cli import doc_parser, nonnegative_int, run_tool
 from sap2.context.biasing import (
     DistractorPool,
     biasing_list,
@@ -45,9 +45,13 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--common-words", required=True, help="common words, one per line")
     parser.add_argument("--rare-words", required=True, help="distractor pool, one per line")
     parser.add_argument(
-        "--num-distractors", type=int, nargs="+", required=True, help="N (one or more)"
+        "--num-distractors",
+        type=nonnegative_int,
+        nargs="+",
+        required=True,
+        help="N (one or more)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--out", required=True, help="output TSV; must hold {N} for several N")
     parser.add_argument("--cuts", help="also store the lists on this lhotse cuts manifest")
     parser.add_argument("--verbose", action="store_true")
@@ -65,8 +69,6 @@ def read_references(path: str) -> dict[str, str]:
 def build(args: argparse.Namespace) -> int:
     if len(args.num_distractors) > 1 and "{N}" not in args.out:
         raise InputError("--out must contain {N} when several --num-distractors are given")
-    if any(n < 0 for n in args.num_distractors):
-        raise InputError("--num-distractors must be >= 0")
     start = time.perf_counter()
     texts = read_references(args.ref)
     cuts = None

@@ -13,8 +13,9 @@ Usage:
 import argparse
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
-from sap2.cli import doc_parser, run_tool
+from sap2.cli import doc_parser, positive_int, run_tool
 from sap2.fileio import atomic_write_text
 from sap2.scoring.readers import read_text
 
@@ -22,7 +23,7 @@ from sap2.scoring.readers import read_text
 def get_parser() -> argparse.ArgumentParser:
     parser = doc_parser("sap2-common-words", __doc__)
     parser.add_argument("--text", nargs="+", required=True, help="Kaldi text file(s)")
-    parser.add_argument("--top", type=int, default=5000, help="how many common words")
+    parser.add_argument("--top", type=positive_int, default=5000, help="how many common words")
     parser.add_argument("--out", required=True, help="common words: word<TAB>count")
     parser.add_argument("--rest-out", help="all other words (the rare-word pool)")
     parser.add_argument("--verbose", action="store_true")
@@ -30,6 +31,8 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def count(args: argparse.Namespace) -> int:
+    if args.rest_out is not None and Path(args.rest_out).resolve() == Path(args.out).resolve():
+        get_parser().error("--out and --rest-out must be different files")
     counts: Counter = Counter()
     for path in args.text:
         for text in read_text(path).values():

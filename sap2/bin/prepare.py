@@ -17,7 +17,15 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from sap2.cli import HelpFormatter, doc_parser, run_tool, str2bool
+from sap2.cli import (
+    HelpFormatter,
+    doc_parser,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    run_tool,
+    str2bool,
+)
 from sap2.context.biasing import read_word_list
 from sap2.context.ocr_keywords import KeywordExtractor
 from sap2.errors import InputError
@@ -32,7 +40,9 @@ def get_parser() -> argparse.ArgumentParser:
         sub.add_argument("out_dir", help="output folder (a recipe's data/)")
         sub.add_argument("--parts", nargs="+", required=True, help="parts / splits to prepare")
         sub.add_argument("--skip-bad", action="store_true", help="leave out bad utterances")
-        sub.add_argument("--max-seconds", type=float, default=30.0, help="encoder window")
+        sub.add_argument(
+            "--max-seconds", type=positive_float, default=30.0, help="encoder window (seconds)"
+        )
         sub.add_argument("--verbose", action="store_true")
     slide = corpora.choices["slidespeech"]
     for name, what in (
@@ -46,10 +56,14 @@ def get_parser() -> argparse.ArgumentParser:
             f"--{name}", help=f"{what}; default <corpus>/<part>/{name.replace('-dir', '')} "
             "(one part only when given)"
         )  # fmt: skip
-    slide.add_argument("--num-slides", type=int, default=5, help="slides in the context window")
+    slide.add_argument(
+        "--num-slides", type=positive_int, default=5, help="slides in the context window"
+    )
     slide.add_argument("--common-words", help="words never used as context keywords")
-    slide.add_argument("--min-keyword-length", type=int, default=3)
-    slide.add_argument("--max-context-words", type=int, default=0, help="cap (0: none)")
+    slide.add_argument(
+        "--min-keyword-length", type=positive_int, default=3, help="shortest keyword (letters)"
+    )
+    slide.add_argument("--max-context-words", type=nonnegative_int, default=0, help="cap (0: none)")
     slide.add_argument("--lowercase", type=str2bool, default=True, help="lower-case transcripts")
     return parser
 

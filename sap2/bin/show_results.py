@@ -264,6 +264,8 @@ def show(args: argparse.Namespace) -> int:
             notes = Path(args.notes).read_text(encoding="utf-8")
         except OSError as err:
             raise InputError(f"{args.notes}: cannot read the notes ({err.strerror})") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{args.notes}: the notes are not UTF-8 text") from None
         text += "\n" + notes
     atomic_write_text(args.out, text)
     print(text.split("\n\n", 3)[-1], end="")

@@ -5,8 +5,8 @@ Any sample rate, mono or stereo (resampled to 16 kHz mono with librosa), up to t
 encoder window (30 s for Qwen2-Audio). With --keywords (one keyword or phrase per line,
 icefall's --context-file format) the two-stage SAP² decoding runs: the keywords heard
 are selected first, then the audio is transcribed with them. Prints ``FILE<TAB>TEXT``,
-one line per file; a file that cannot be read gets one error line on stderr and the exit
-status is 1 after the others are done.
+one line per file; a file that cannot be read, or is too long or too short for the
+encoder, gets one error line on stderr and the exit status is 1 after the others are done.
 
 Usage:
   sap2-transcribe --model /data/Qwen2-Audio-7B-Instruct --adapter exp/sap2/final \\
@@ -18,7 +18,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from sap2.cli import doc_parser, run_tool
+from sap2.cli import doc_parser, positive_int, run_tool
 from sap2.errors import InputError
 
 logger = logging.getLogger("sap2-transcribe")
@@ -32,8 +32,10 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--keywords", help="context keywords, one per line")
     parser.add_argument("--mode", choices=("two_stage", "full_context", "multitask", "no_context"),
                         help="default: two_stage with --keywords, else no_context")  # fmt: skip
-    parser.add_argument("--num-beams", type=int, default=1)
-    parser.add_argument("--max-new-tokens", type=int, default=200)
+    parser.add_argument("--num-beams", type=positive_int, default=1, help="1: greedy search")
+    parser.add_argument(
+        "--max-new-tokens", type=positive_int, default=200, help="most tokens a pass generates"
+    )
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     parser.add_argument("--verbose", action="store_true")
     return parser
@@ -52,7 +54,7 @@ def transcribe(args: argparse.Namespace) -> int:
     from sap2.decode.decoder import DecodeOptions, Decoder
     from sap2.model.loading import load_sap2_model
     from sap2.model.lora import load_adapter
-    from sap2.model.processor import SAMPLING_RATE
+    from sap2.model.processor import SAMPLING_RATE, min_audio_samples
 
     keywords = read_keywords(args.keywords) if args.keywords else []
     mode = args.mode or ("two_stage" if keywords else "no_context")
@@ -78,10 +80,18 @@ def transcribe(args: argparse.Namespace) -> int:
             print(f"sap2-transcribe: error: {path}: cannot read audio ({err})", file=sys.stderr)
             failed += 1
             continue
-        if len(audio) > window * SAMPLING_RATE:
-            seconds = len(audio) / SAMPLING_RATE
-            print(f"sap2-transcribe: error: {path}: {seconds:.1f} s is longer than the "
-                  f"{window} s encoder window; cut it first", file=sys.stderr)  # fmt: skip
+        seconds = len(audio) / SAMPLING_RATE
+        problem = None
+        if seconds > window:
+            problem = f"{seconds:.1f} s is longer than the {window} s encoder window; cut it first"
+        elif len(audio) < min_audio_samples(processor):
+            shortest = min_audio_samples(processor) / SAMPLING_RATE
+            problem = (
+                f"{seconds * 1000:.0f} ms is shorter than the {shortest * 1000:.0f} ms "
+                "the encoder needs"
+            )
+        if problem is not None:
+            print(f"sap2-transcribe: error: {path}: {problem}", file=sys.stderr)
             failed += 1
             continue
         result = decoder.decode([audio], [keywords])[0]

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from sap2.data.manifests import BadItems, count_longer_than, write_part
 from sap2.errors import InputError
 from sap2.fileio import atomic_output
+from sap2.scoring.readers import read_lines
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,21 @@ def download_is21_words(target_dir: Pathlike, force_download: bool = False) -> P
     return target_dir
 
 
+def read_transcripts(paths: list[Path]) -> list[str]:
+    """The lines of ``<spk>-<chapter>.trans.txt`` files (UTF-8); an utterance id given
+    twice raises :class:`InputError` naming the file and line."""
+    seen: dict[str, str] = {}
+    lines = []
+    for path in paths:
+        for number, line in read_lines(path):
+            utt = line.split()[0]
+            if utt in seen:
+                raise InputError(f"{path}:{number}: utterance id '{utt}' also at {seen[utt]}")
+            seen[utt] = f"{path}:{number}"
+            lines.append(line)
+    return lines
+
+
 def prepare_librispeech(
     corpus_dir: Pathlike,
     output_dir: Pathlike,
@@ -79,10 +95,8 @@ def prepare_librispeech(
             )
         bad = BadItems(skip_bad)
         recordings, supervisions = [], []
-        lines = [line for path in transcripts for line in path.read_text().splitlines()]
+        lines = read_transcripts(transcripts)
         for line in tqdm(lines, desc=f"LibriSpeech {part}", leave=False):
-            if not line.strip():
-                continue
             utt = line.split()[0]
             try:
                 parsed = parse_utterance(part_dir, line, {})

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lhotse import CutSet, RecordingSet, SupervisionSet
+from lhotse import CutSet, Recording, RecordingSet, SupervisionSet
 from lhotse.utils import fastcopy
 
 from sap2.errors import InputError
@@ -56,14 +56,18 @@ def write_part(
 ) -> CutSet:
     """Write manifests, cuts (with ``custom[name][utt_id]`` fields) and ``text``.
 
-    Each supervision becomes one cut (trimmed to it); the cut id is the utterance id.
+    Each supervision becomes one cut (trimmed to it) with every channel of its recording
+    (a ``MultiCut`` for stereo talks, whose channels
+    :func:`sap2.data.dataset.load_audio` averages); the cut id is the utterance id.
+    Audio paths are stored absolute, so that the manifests work from any folder.
     """
     out_dir = Path(out_dir)
+    recordings = RecordingSet.from_recordings(absolute_paths(r) for r in recordings)
     for name, manifest in (("recordings", recordings), ("supervisions", supervisions)):
         with atomic_output(out_dir / "manifests" / f"{corpus}_{name}_{part}.jsonl.gz") as tmp:
             manifest.to_file(tmp)
     cuts = CutSet.from_manifests(recordings=recordings, supervisions=supervisions)
-    cuts = cuts.trim_to_supervisions(keep_overlapping=False, keep_all_channels=False)
+    cuts = cuts.trim_to_supervisions(keep_overlapping=False, keep_all_channels=True)
     updated = []
     for cut in cuts:
         utt = cut.supervisions[0].id
@@ -86,6 +90,15 @@ def write_part(
         sum(c.duration for c in cuts) / 3600,
     )
     return cuts
+
+
+def absolute_paths(recording: Recording) -> Recording:
+    """``recording`` with the paths of its file sources made absolute."""
+    sources = [
+        fastcopy(s, source=str(Path(s.source).resolve())) if s.type == "file" else s
+        for s in recording.sources
+    ]
+    return fastcopy(recording, sources=sources)
 
 
 def read_cuts(path: Pathlike) -> CutSet:

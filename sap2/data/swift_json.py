@@ -56,16 +56,20 @@ def export_swift_json(
     """Write one record per cut; returns the number of records.
 
     A cut that covers its whole recording points at the recording's file; any other
-    (a segment of a talk) is written to ``audio_dir/<cut id>.wav``.
+    (a segment of a talk) is written to ``audio_dir/<cut id>.wav``. A cut without the
+    context field raises :class:`InputError` before anything is written.
     """
     task = Task(task)
     prompts = prompts or PromptTexts()
     field = context_field if context_field is not None else DEFAULT_CONTEXT_FIELD[task]
+    for cut in cuts if field else []:
+        if not cut.has_custom(field):
+            raise InputError(f"cut '{cut.id}' has no custom field '{field}' (--context-field)")
     records = []
     for cut in cuts:
         audio = _audio_path(cut, Path(audio_dir))
         transcript = cut.supervisions[0].text or ""
-        context = list(cut.custom.get(field, [])) if field and cut.custom else []
+        context = list(cut.custom[field]) if field else []
         user = f"<audio>{audio}</audio>{prompts.user_prompt(task, context)}"
         target = target_text(task, transcript, heard_keywords(context, transcript))
         records.append(
@@ -99,9 +103,12 @@ def _audio_path(cut: MonoCut, audio_dir: Path) -> Path:
 
 def read_swift_records(path: Pathlike) -> list[dict]:
     """Records of a ``.json`` array or a ``.jsonl`` file, with line or index in errors."""
-    text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else None
-    if text is None:
+    if not Path(path).is_file():
         raise InputError(f"{path}: no such file")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: not UTF-8 text (byte {err.start})") from None
     try:
         if Path(path).suffix == ".jsonl":
             return [json.loads(line) for line in text.splitlines() if line.strip()]
