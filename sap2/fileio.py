@@ -76,7 +76,10 @@ def ensure_folder(path: Pathlike) -> Path:
 def folder_lock(folder: Pathlike, holder: str) -> Iterator[None]:
     """Hold an exclusive lock on ``folder`` (``folder/.lock``, an OS file lock that a
     killed process releases by itself). A second process raises :class:`InputError`
-    saying which ``holder`` (a tool name), pid and host have the folder."""
+    saying which ``holder`` (a tool name), pid and host have the folder. A folder created
+    here that holds nothing but the lock at the end is removed (a run that failed early
+    leaves nothing behind)."""
+    created = not Path(folder).exists()
     lock_path = ensure_folder(folder) / ".lock"
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -93,6 +96,9 @@ def folder_lock(folder: Pathlike, holder: str) -> Iterator[None]:
                  .encode())  # fmt: skip
         yield
     finally:
+        if created and [p.name for p in Path(folder).iterdir()] == [".lock"]:
+            lock_path.unlink()
+            Path(folder).rmdir()
         os.close(fd)  # releases the lock
 
 

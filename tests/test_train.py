@@ -1,6 +1,7 @@
 """sap2-train on a tiny model: configuration, training examples, kill and resume, gloo DDP."""
 
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -192,13 +193,13 @@ def test_window_size_per_step_is_reproducible_and_uses_every_size():
     assert 1.5 < weighted.count(2) / weighted.count(1) < 2.7  # a size listed twice: twice as often
 
 
-def run_train(tiny_model_dir, cuts, exp, **popen):
+def run_train(tiny_model_dir, cuts, exp, *extra, **popen):
     cmd = [
         sys.executable, "-m", "sap2.bin.train", "--model-dir", str(tiny_model_dir),
         "--train-cuts", str(cuts), "--exp-dir", str(exp), "--max-steps", "6",
         "--max-duration", "2.5", "--num-buckets", "2", "--save-steps", "2",
         "--num-workers", "0", "--log-batches", "true", "--lora-dropout", "0",
-        "--sap-window-mix", "1 2 3",
+        "--sap-window-mix", "1 2 3", *extra,
     ]  # fmt: skip
     return subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **popen
@@ -216,10 +217,16 @@ def test_killed_training_resumes_exactly(tiny_model_dir, train_cuts, tmp_path):
     os.killpg(interrupted.pid, signal.SIGKILL)
     interrupted.wait()
     assert not (tmp_path / "b" / "final").exists()
+    # As if a later kill had come while checkpoint-4 was being written:
+    partial = tmp_path / "b" / "checkpoint-4"
+    partial.mkdir(exist_ok=True)
+    (partial / "adapter_model.safetensors").write_bytes(b"\x00" * 10)
+    (partial / "rank0_sampler_state.pt").unlink(missing_ok=True)
     resumed = run_train(tiny_model_dir, train_cuts, tmp_path / "b")
     assert resumed.wait() == 0
     log = resumed.stderr.read()
-    assert "resuming from" in log and "data position restored" in log
+    assert "checkpoint-4 is incomplete" in log
+    assert "resuming from" in log and "checkpoint-2\n" in log and "data position restored" in log
 
     # Same batches at every step (the last logged wins after a resume) ...
     def steps(exp: Path) -> dict[str, str]:
@@ -241,6 +248,31 @@ def test_killed_training_resumes_exactly(tiny_model_dir, train_cuts, tmp_path):
         "checkpoint-4",
         "checkpoint-6",
     ]
+    # A crafted sampler state is refused, not run (pickle would call os.system).
+    crafted = tmp_path / "a" / "checkpoint-6" / "rank0_sampler_state.pt"
+    crafted.write_bytes(pickle.dumps(RunsCode(f"touch {tmp_path / 'PWNED'}")))
+    again = run_train(tiny_model_dir, train_cuts, tmp_path / "a")
+    assert again.wait() == 1
+    err = again.stderr.read()
+    assert f"{crafted}: not a sampler state written by sap2-train" in err
+    assert "Traceback" not in err and not (tmp_path / "PWNED").exists()
+    # A rerun with other settings is refused before anything is written.
+    saved = (tmp_path / "a" / "config.yaml").read_bytes()
+    other = run_train(tiny_model_dir, train_cuts, tmp_path / "a", "--lora-rank", "4", "--seed", "1")
+    assert other.wait() == 1
+    err = other.stderr.read()
+    assert "other settings (lora_rank 8 -> 4; seed 42 -> 1)" in err and "Traceback" not in err
+    assert (tmp_path / "a" / "config.yaml").read_bytes() == saved
+
+
+class RunsCode:
+    """Unpickling this runs a shell command: what a hostile checkpoint would hold."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command,))
 
 
 def test_two_cpu_processes_with_gloo(tiny_model_dir, train_cuts, tmp_path):

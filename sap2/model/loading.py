@@ -5,6 +5,7 @@ import logging
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from transformers import AutoConfig, ProcessorMixin
 
 from sap2.errors import InputError
@@ -24,10 +25,20 @@ def default_attn_implementation(device: str | torch.device | None = None) -> str
     return "sdpa"
 
 
+def one_line(err: BaseException, limit: int = 200) -> str:
+    """An exception as one short line (type and the start of its message)."""
+    return f"{type(err).__name__}: {' '.join(str(err).split())[:limit]}"
+
+
 def sap2_config_from(model_dir: str | Path, **overrides) -> Sap2Config:
     """The :class:`Sap2Config` of a saved SAP² folder, or of a Qwen2-Audio folder with the
-    SAP² defaults; ``overrides`` (``sap_window_size=...``) win."""
-    config = AutoConfig.from_pretrained(model_dir, local_files_only=True)
+    SAP² defaults; ``overrides`` (``sap_window_size=...``) win. A config.json that
+    transformers cannot read raises :class:`InputError` naming it."""
+    try:
+        config = AutoConfig.from_pretrained(model_dir, local_files_only=True)
+    except (OSError, ValueError, KeyError) as err:
+        raise InputError(f"{Path(model_dir) / 'config.json'}: not a readable model config "
+                         f"({one_line(err)})") from None  # fmt: skip
     fields = config.to_dict()
     if not isinstance(config, Sap2Config):
         for name in ("model_type", "transformers_version"):
@@ -73,15 +84,18 @@ def load_sap2_model(
     config = sap2_config_from(model_dir, **overrides)
     if dtype is None and not torch.cuda.is_available():
         dtype = torch.float32
-    model = Sap2ForConditionalGeneration.from_pretrained(
-        model_dir,
-        config=config,
-        dtype=dtype if dtype is not None else "auto",
-        device_map=device_map,
-        attn_implementation=attn_implementation or default_attn_implementation(),
-        local_files_only=True,
-    )
-    processor = load_processor(model_dir)
+    try:
+        model = Sap2ForConditionalGeneration.from_pretrained(
+            model_dir,
+            config=config,
+            dtype=dtype if dtype is not None else "auto",
+            device_map=device_map,
+            attn_implementation=attn_implementation or default_attn_implementation(),
+            local_files_only=True,
+        )
+        processor = load_processor(model_dir)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as err:
+        raise InputError(f"{model_dir}: cannot load the model ({one_line(err)})") from None
     add_context_tokens(processor, model)
     logger.info(
         "loaded %s: SAP window %d, %d heads, mode %s, %s, attention %s",

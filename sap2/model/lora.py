@@ -11,10 +11,12 @@ model from the base folder. :func:`export_merged` writes a plain model folder.
 from pathlib import Path
 
 from peft import LoraConfig, PeftModel, get_peft_model
+from safetensors import SafetensorError
 from transformers import ProcessorMixin
 
+from sap2.errors import InputError
 from sap2.fileio import atomic_folder
-from sap2.model.loading import load_sap2_model, save_sap2_model
+from sap2.model.loading import load_sap2_model, one_line, sap2_config_from, save_sap2_model
 from sap2.model.modeling_sap2 import Sap2ForConditionalGeneration
 
 LORA_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -68,18 +70,21 @@ def load_adapter(
     The SAP² settings saved with the adapter apply unless ``load_options`` override them
     (see :func:`sap2.model.loading.load_sap2_model`).
     """
-    from sap2.errors import InputError
-    from sap2.model.configuration_sap2 import Sap2Config
-
     if not (Path(adapter_dir) / "adapter_config.json").is_file():
         raise InputError(
             f"{adapter_dir}: no adapter_config.json; expected EXP/final from sap2-train"
         )
-    saved = Sap2Config.from_pretrained(adapter_dir, local_files_only=True)
+    saved = sap2_config_from(adapter_dir)
     for name in ("sap_window_size", "sap_num_heads", "sap_mode"):
         load_options.setdefault(name, getattr(saved, name))
     model, processor = load_sap2_model(base_dir, **load_options)
-    return PeftModel.from_pretrained(model, adapter_dir, is_trainable=is_trainable), processor
+    try:
+        adapted = PeftModel.from_pretrained(model, adapter_dir, is_trainable=is_trainable)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as err:  # e.g. size mismatch
+        raise InputError(
+            f"{adapter_dir}: does not fit the model in {base_dir} ({one_line(err, 160)})"
+        ) from None
+    return adapted, processor
 
 
 def export_merged(model: PeftModel, processor: ProcessorMixin, out_dir: str | Path) -> None:
