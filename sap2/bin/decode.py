@@ -86,7 +86,7 @@ def decode_to_folder(args: argparse.Namespace) -> int:
     from sap2.data.manifests import read_cuts
     from sap2.decode.decoder import DecodeOptions, Decoder, decode_cuts
     from sap2.decode.outputs import check_options
-    from sap2.model.loading import load_sap2_model
+    from sap2.model.loading import load_sap2_model, model_fingerprint
     from sap2.model.lora import load_adapter
 
     options = DecodeOptions(args.mode, args.context_field, args.num_beams, args.max_new_tokens,
@@ -96,6 +96,7 @@ def decode_to_folder(args: argparse.Namespace) -> int:
     record = {
         "model_dir": str(Path(args.model_dir).resolve()),
         "adapter": str(Path(args.adapter).resolve()) if args.adapter else None,
+        "model": model_fingerprint(args.model_dir, args.adapter),
         **options.record(),
         **overrides,
     }

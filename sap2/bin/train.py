@@ -104,19 +104,20 @@ def train(args: argparse.Namespace) -> int:
 
     exp = Path(config.exp_dir)
     if exp.exists() and not exp.is_dir():
-        raise InputError(f"{exp}: not a folder (--exp-dir)")
+        raise InputError(f"{exp}: is a file, expected a folder (--exp-dir)")
     rank = int(os.environ.get("RANK", "0"))
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if (exp / "config.yaml").is_file() and has_trained(exp):
         check_resumable(config, exp / "config.yaml")
+    # Inputs are read before EXP_DIR is written to, so that bad ones leave nothing there.
+    cuts = read_cuts(config.train_cuts)
+    examples = TrainingExamples(config)  # reads its word files: fail before loading the model
     if rank == 0:
         config.save(exp / "config.yaml")
         (exp / "log").mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(exp / "log" / "train.log")
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         logging.getLogger().addHandler(handler)
-    cuts = read_cuts(config.train_cuts)
-    examples = TrainingExamples(config)  # reads its word files: fail before loading the model
     set_seed(config.seed)  # the LoRA initialisation draws from the global generator
     model, processor = load_sap2_model(
         config.model_dir, config.sap_window_size, config.sap_num_heads, config.sap_mode,

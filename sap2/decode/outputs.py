@@ -20,6 +20,9 @@ from sap2.errors import InputError
 from sap2.fileio import atomic_write_text
 
 OPTIONS_FILE = "decode_options.json"
+#: Recorded for the reader, not compared: the folders a model was read from may move (the
+#: ``model`` fingerprint of :func:`sap2.model.loading.model_fingerprint` is compared).
+WHERE_FROM = ("model_dir", "adapter")
 
 
 def read_done(path: Path) -> dict[str, dict]:
@@ -65,7 +68,14 @@ def check_options(out_dir: Path, options: dict) -> None:
             saved = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise InputError(f"{path}: not a JSON record of decoding options") from None
-        differ = [f"{k} {saved.get(k)!r} -> {v!r}" for k, v in options.items() if saved.get(k) != v]
+        differ = [
+            f"{k} {saved.get(k)!r} -> {v!r}"
+            for k, v in options.items()
+            if saved.get(k) != v and k not in (*WHERE_FROM, "model")
+        ]
+        if saved.get("model") != options.get("model"):
+            where = ", ".join(f"{k} {saved.get(k)}" for k in WHERE_FROM if saved.get(k))
+            differ.insert(0, f"another model than {where or 'the one recorded'}")
         if differ:
             raise InputError(
                 f"{out_dir}: decoded with other options ({'; '.join(differ)}); "

@@ -1,5 +1,6 @@
 """Load a local Qwen2-Audio (or saved SAP²) folder as a SAP² model with its processor."""
 
+import hashlib
 import importlib.util
 import logging
 from pathlib import Path
@@ -28,6 +29,22 @@ def default_attn_implementation(device: str | torch.device | None = None) -> str
 def one_line(err: BaseException, limit: int = 200) -> str:
     """An exception as one short line (type and the start of its message)."""
     return f"{type(err).__name__}: {' '.join(str(err).split())[:limit]}"
+
+
+def model_fingerprint(model_dir: str | Path, adapter_dir: str | Path | None = None) -> str:
+    """A short hash of what makes a model's outputs, cheap on a 7B folder: the base
+    folder's ``config.json`` and the names and sizes of its weight files, and every file
+    of the adapter (small). It names the model wherever its folders are moved to."""
+    digest = hashlib.sha256()
+    base = Path(model_dir)
+    if (base / "config.json").is_file():
+        digest.update((base / "config.json").read_bytes())
+    for weights in sorted([*base.glob("*.safetensors"), *base.glob("*.bin")]):
+        digest.update(f"{weights.name}:{weights.stat().st_size}\n".encode())
+    if adapter_dir is not None:
+        for path in sorted(p for p in Path(adapter_dir).iterdir() if p.is_file()):
+            digest.update(path.name.encode() + b"\n" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def sap2_config_from(model_dir: str | Path, **overrides) -> Sap2Config:
