@@ -251,19 +251,25 @@ def test_bad_input_gets_one_line_and_changes_nothing(base, tmp_path, case):
     assert snapshot(ws) == before
 
 
-def test_a_second_decode_into_a_folder_in_use_is_refused(base, tmp_path):
+@pytest.mark.parametrize(
+    "tool, args, folder",
+    [
+        ("decode", f"{MODEL} --mode no_context --out-dir decoded", "decoded"),
+        ("train", TRAIN, "exp/new"),
+    ],
+)
+def test_a_second_run_into_a_folder_in_use_is_refused(base, tmp_path, tool, args, folder):
     ws = tmp_path / "ws"
     shutil.copytree(base, ws, symlinks=True)
-    before = snapshot(ws)
-    with folder_lock(ws / "decoded", "sap2-decode"):  # as a first run holds it
+    with folder_lock(ws / folder, f"sap2-{tool}"):  # as a first run holds it
+        before = snapshot(ws)
         out = subprocess.run(
-            [sys.executable, "-m", "sap2.bin.decode", *MODEL.split(), "--mode", "no_context",
-             "--out-dir", "decoded"],
+            [sys.executable, "-m", f"sap2.bin.{tool}", *args.split()],
             cwd=ws, capture_output=True, text=True,
         )  # fmt: skip
+        assert snapshot(ws) == before
     assert out.returncode == 1 and "Traceback" not in out.stderr
-    assert "decoded: in use by sap2-decode (pid " in out.stderr.strip().splitlines()[-1]
-    assert snapshot(ws) == before
+    assert f"{folder}: in use by sap2-{tool} (pid " in out.stderr.strip().splitlines()[-1]
 
 
 def test_a_manifest_of_other_records_names_the_file(tmp_path):

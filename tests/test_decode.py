@@ -139,6 +139,25 @@ def test_decode_bad_inputs(tiny_model_dir, test_cuts, tmp_path, capsys):
     assert "did decoding job" in capsys.readouterr().err
 
 
+def test_a_segment_longer_than_the_window_is_decoded_cut_and_named(
+    tiny_model_dir, tmp_path, caplog
+):
+    import soundfile as sf
+    from fake_corpora import SR, tone
+    from lhotse import Recording
+
+    sf.write(tmp_path / "long.wav", tone(31.0, 0), SR)
+    cut = Recording.from_file(tmp_path / "long.wav", recording_id="talk9").to_cut()
+    cut = cut.with_id("talk9-0001").with_custom("context", ["kaldi"])
+    CutSet.from_cuts([cut]).to_file(tmp_path / "long.jsonl.gz")
+    caplog.set_level("INFO")
+    assert run_decode(tiny_model_dir, tmp_path / "long.jsonl.gz", tmp_path / "out") == 0
+    assert "1 utterances were cut to the 30 s encoder window" in caplog.text
+    assert "talk9-0001" in caplog.text.split("encoder window")[1]
+    record = json.loads((tmp_path / "out" / "hyp.jsonl").read_text())
+    assert record["id"] == "talk9-0001" and record["audio_truncated_to"] == 30
+
+
 def test_transcribe_own_audio(tiny_model_dir, tmp_path, capsys):
     import numpy as np
     import soundfile as sf
@@ -149,8 +168,9 @@ def test_transcribe_own_audio(tiny_model_dir, tmp_path, capsys):
     sf.write(tmp_path / "stereo.wav", np.stack([np.sin(440 * t), np.sin(220 * t)], 1) * 0.1, 44100)
     sf.write(tmp_path / "mono.flac", np.sin(300 * t[:22050]) * 0.1, 22050)
     (tmp_path / "broken.wav").write_bytes(b"RIFF nonsense")
+    sf.write(tmp_path / "blip.wav", np.zeros(160), 16000)  # 10 ms: too short for the encoder
     (tmp_path / "kw.txt").write_text("kaldi\nlattice tutorial\n")
-    files = [str(tmp_path / n) for n in ("stereo.wav", "broken.wav", "mono.flac")]
+    files = [str(tmp_path / n) for n in ("stereo.wav", "broken.wav", "blip.wav", "mono.flac")]
     args = [
         "--model",
         str(tiny_model_dir),
@@ -161,8 +181,9 @@ def test_transcribe_own_audio(tiny_model_dir, tmp_path, capsys):
     ]
     assert transcribe([*args, *files]) == 1
     out, err = capsys.readouterr()
-    assert [line.split("\t")[0] for line in out.splitlines()] == [files[0], files[2]], err
+    assert [line.split("\t")[0] for line in out.splitlines()] == [files[0], files[3]], err
     assert f"{files[1]}: cannot read audio" in err and "Traceback" not in err
+    assert f"{files[2]}: 10 ms is shorter than the 20 ms the encoder needs" in err
     assert transcribe(["--model", str(tiny_model_dir), "--mode", "two_stage", files[0]]) == 1
     assert "needs --keywords" in capsys.readouterr().err
 

@@ -9,10 +9,11 @@ from conftest import load_script
 from transformers import Qwen2AudioForConditionalGeneration
 
 from sap2 import sap_pool
+from sap2.errors import InputError
 from sap2.model.configuration_sap2 import Sap2Config
 from sap2.model.loading import load_sap2_model
 from sap2.model.modeling_sap2 import IGNORE_INDEX, audio_ctc_loss
-from sap2.model.processor import Example, encode_batch
+from sap2.model.processor import Example, encode_batch, min_audio_samples
 from sap2.model.prompts import Task
 
 
@@ -290,12 +291,28 @@ def test_extra_audio_and_bad_settings_are_rejected(loaded, tiny_model_dir):
     batch["feature_attention_mask"] = batch["feature_attention_mask"].repeat(2, 1)
     with pytest.raises(ValueError, match="2 audios in input_features"):
         model.generate(**batch, max_new_tokens=2)
-    with pytest.raises(ValueError, match="sap_window_size must be >= 1"):
+    with pytest.raises(InputError, match="cannot load the model .*sap_window_size must be >= 1"):
         load_sap2_model(tiny_model_dir, sap_window_size=0)
     with pytest.raises(ValueError, match="sap_mode must be one of"):
         Sap2Config(sap_mode="max").check_sap_settings()
     with pytest.raises(ValueError, match="batch item 1: 31.0 s of audio"):
         encode_batch(processor, [EXAMPLES[0], Example(waveform(31, 3))], with_targets=False)
+    shortest = min_audio_samples(processor)
+    with pytest.raises(ValueError, match=f"batch item 0: {shortest - 1} samples of audio"):
+        encode_batch(processor, [Example(np.zeros(shortest - 1, np.float32))], with_targets=False)
+
+
+def test_the_shortest_audio_gives_one_audio_token(loaded):
+    # min_audio_samples is what the model needs: one sample fewer gives no audio token.
+    model, processor = loaded
+    shortest = min_audio_samples(processor)
+    batch = processor(
+        text=["<|audio_bos|><|AUDIO|><|audio_eos|>"] * 2,
+        audio=[np.zeros(shortest, np.float32), np.zeros(shortest - 1, np.float32)],
+        sampling_rate=16000, return_tensors="pt", padding=True,
+    )  # fmt: skip
+    audio_token = processor.tokenizer.convert_tokens_to_ids("<|AUDIO|>")
+    assert (batch["input_ids"] == audio_token).sum(dim=1).tolist() == [1, 0]
 
 
 def test_bfloat16_with_a_device_map(tiny_model_dir):

@@ -7,7 +7,6 @@ import pytest
 from lhotse import CutSet
 
 from sap2.bin.train import get_parser
-from sap2.errors import InputError
 from sap2.model.prompts import Task
 from sap2.train.config import config_from_args
 from sap2.train.examples import TrainingExamples
@@ -87,5 +86,5 @@ def test_training_examples_rename_only_their_tasks(slidespeech_test_cuts, option
 @pytest.mark.parametrize("name", ["p_renamed_keywords", "p_renamed_prune"])
 def test_p_renamed_is_checked(name):
     args = ["--model-dir", "m", "--train-cuts", "c", f"--{name.replace('_', '-')}", "1.5"]
-    with pytest.raises(InputError, match=f"{name} must be in"):
+    with pytest.raises(SystemExit):  # a usage error: exit status 2
         config_from_args(get_parser().parse_args(args))

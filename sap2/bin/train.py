@@ -20,6 +20,7 @@ Usage:
 """
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import os
@@ -31,6 +32,7 @@ import yaml
 
 from sap2.cli import LOG_FORMAT, doc_parser, run_tool
 from sap2.errors import InputError
+from sap2.fileio import folder_lock
 from sap2.train.config import (
     TrainConfig,
     add_config_arguments,
@@ -88,6 +90,15 @@ def train(args: argparse.Namespace) -> int:
     if args.print_config:
         print(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
         return 0
+    exp = Path(config.exp_dir)
+    rank = int(os.environ.get("RANK", "0"))
+    # One run at a time in an experiment folder (rank 0 holds the lock for all ranks).
+    with folder_lock(exp, "sap2-train") if rank == 0 else contextlib.nullcontext():
+        return train_in_folder(config, exp, rank)
+
+
+def train_in_folder(config: TrainConfig, exp: Path, rank: int) -> int:
+    """Train (or resume) the experiment in ``exp``; rank ``rank`` of a torchrun job."""
     from transformers import set_seed
 
     from sap2.data.dataset import Sap2Dataset
@@ -102,10 +113,8 @@ def train(args: argparse.Namespace) -> int:
         steps_for_epochs,
     )
 
-    exp = Path(config.exp_dir)
     if exp.exists() and not exp.is_dir():
         raise InputError(f"{exp}: is a file, expected a folder (--exp-dir)")
-    rank = int(os.environ.get("RANK", "0"))
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if (exp / "config.yaml").is_file() and has_trained(exp):
         check_resumable(config, exp / "config.yaml")
