@@ -61,6 +61,14 @@ nonnegative_float = number_type(float, lambda x: x >= 0, "a number >= 0")
 fraction = number_type(float, lambda x: 0 <= x <= 1, "a number in [0, 1]")
 
 
+def token_budget(value: str) -> int | None:
+    """``--max-new-tokens``: ``auto`` (None: from the audio length) or an integer > 0."""
+    return None if value == "auto" else positive_int(value)
+
+
+token_budget.__name__ = "'auto' or an integer > 0"
+
+
 def setup_logging(verbose: bool = False) -> None:
     """Configure the root logger for a command-line tool (stderr, time, level, file:line)."""
     logging.basicConfig(

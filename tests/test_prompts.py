@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from sap2.model.processor import IGNORE_INDEX, Example, encode_batch, load_processor
-from sap2.model.prompts import PromptTexts, Task, parse_keywords, parse_multitask, target_text
+from sap2.model.prompts import (
+    ParsedOutput,
+    PromptTexts,
+    Task,
+    parse_keywords,
+    parse_multitask,
+    parse_output,
+    target_text,
+)
 
 
 def test_default_prompts_are_those_of_the_public_code():
@@ -20,7 +28,12 @@ def test_default_prompts_are_those_of_the_public_code():
         "Select keywords that may appear in the speech from the following keywords list: "
         "<|startofcontext|>a b<|endofcontext|>"
     )
-    assert p.user_prompt("multitask", ["a"]).endswith("are: <|startofcontext|>a<|endofcontext|>")
+    assert p.user_prompt("multitask", ["a"]) == (  # the notebook's, not the keywords prompt
+        "First select keywords that may appear in the speech from given keywords list. Then "
+        "Transcribe speech to text according to selected keywords. Keywords are: "
+        "<|startofcontext|>a<|endofcontext|>"
+    )
+    assert len({p.prefix(task) for task in Task}) == len(Task)
 
 
 @pytest.mark.parametrize(
@@ -30,8 +43,8 @@ def test_default_prompts_are_those_of_the_public_code():
         (Task.TRANSCRIBE_CONTEXT, ["x"], "the text"),
         (Task.PRUNE, ["k1", "k2"], "k1 k2"),
         (Task.PRUNE, [], "none"),
-        (Task.MULTITASK, ["k1", "k2"], "Keywords: k1 k2 Transcription: the text"),
-        (Task.MULTITASK, [], "Keywords: none Transcription: the text"),
+        (Task.MULTITASK, ["k1", "k2"], "Selected keywords are: k1, k2.\nTranscription: the text"),
+        (Task.MULTITASK, [], "Selected keywords are: none.\nTranscription: the text"),
     ],
 )
 def test_targets(task, keywords, expected):
@@ -40,9 +53,30 @@ def test_targets(task, keywords, expected):
 
 def test_parsing_outputs():
     assert parse_keywords(" none ") == [] and parse_keywords("a b") == ["a", "b"]
+    assert parse_keywords("a, b c") == ["a", "b c"]  # the notebook's joining; phrases kept
+    target = target_text(Task.MULTITASK, "the a b", ["a", "b"])
+    assert parse_multitask(target) == (["a", "b"], "the a b")
     assert parse_multitask("Keywords: a b Transcription: the a b") == (["a", "b"], "the a b")
-    assert parse_multitask("Keywords: none Transcription: hi") == ([], "hi")
-    assert parse_multitask("just words") == ([], "just words")
+    assert parse_multitask("Selected keywords are: none.\nTranscription: hi") == ([], "hi")
+    assert parse_multitask("just words") is None
+
+
+@pytest.mark.parametrize(
+    "task, output, transcript, keywords, problem",
+    [
+        (Task.TRANSCRIBE, "hello there", "hello there", (), None),
+        (Task.TRANSCRIBE_CONTEXT, "Selected keywords are: a.\nTranscription: a b", "", (),
+         "multitask answer to a transcription prompt"),
+        (Task.TRANSCRIBE_CONTEXT, "Keywords: a", "", (),
+         "multitask answer to a transcription prompt"),
+        (Task.PRUNE, "a b", "", ("a", "b"), None),
+        (Task.PRUNE, "Keywords: a Transcription: a b", "", ("a",), "multitask answer to pruning"),
+        (Task.MULTITASK, "Selected keywords are: a.\nTranscription: a b", "a b", ("a",), None),
+        (Task.MULTITASK, "a b", "", (), "multitask output without 'Transcription:'"),
+    ],
+)  # fmt: skip
+def test_outputs_of_the_wrong_shape_are_never_words(task, output, transcript, keywords, problem):
+    assert parse_output(task, output) == ParsedOutput(transcript, keywords, problem)
 
 
 def test_encode_batch_labels_cover_only_the_target(tiny_model_dir):

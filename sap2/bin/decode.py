@@ -20,7 +20,14 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from sap2.cli import doc_parser, positive_float, positive_int, run_tool, str2bool
+from sap2.cli import (
+    doc_parser,
+    positive_float,
+    positive_int,
+    run_tool,
+    str2bool,
+    token_budget,
+)
 from sap2.errors import InputError
 from sap2.fileio import folder_lock
 
@@ -46,7 +53,24 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--num-beams", type=positive_int, default=1, help="1: greedy search")
     parser.add_argument(
-        "--max-new-tokens", type=positive_int, default=200, help="most tokens a pass generates"
+        "--max-new-tokens",
+        type=token_budget,
+        default="auto",
+        help="most tokens a pass generates; auto: 8 per second of audio (+ the context's "
+        "tokens where the answer lists keywords) + 16; an output cut there is marked, not scored",
+    )
+    parser.add_argument(
+        "--repetition-penalty",
+        type=positive_float,
+        default=1.0,
+        help="transformers' penalty on tokens already generated (1: none)",
+    )
+    parser.add_argument(
+        "--empty-keywords",
+        choices=("plain", "span"),  # sap2.model.prompts.EMPTY_KEYWORDS (heavy to import)
+        default="plain",
+        help="two_stage, when pruning keeps no keyword: the plain transcription prompt (as "
+        "the authors' code) or the keywords prompt with an empty span",
     )
     parser.add_argument(
         "--max-duration", type=positive_float, default=100.0, help="audio seconds per batch"
@@ -89,8 +113,10 @@ def decode_to_folder(args: argparse.Namespace) -> int:
     from sap2.model.loading import load_sap2_model, model_fingerprint
     from sap2.model.lora import load_adapter
 
-    options = DecodeOptions(args.mode, args.context_field, args.num_beams, args.max_new_tokens,
-                            args.max_duration, args.constrain_keywords)  # fmt: skip
+    options = DecodeOptions(
+        args.mode, args.context_field, args.num_beams, args.max_new_tokens, args.max_duration,
+        args.constrain_keywords, args.repetition_penalty, args.empty_keywords,
+    )  # fmt: skip
     overrides = {"sap_window_size": args.sap_window_size, "sap_mode": args.sap_mode}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     record = {

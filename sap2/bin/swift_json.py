@@ -3,8 +3,11 @@
 
 ``export`` writes one record per cut with the prompt of --task (context from the cuts'
 custom fields: ``ocr_keywords`` for transcribe_context, ``context`` for prune and
-multitask; see --context-field). ``import`` reads published metadata into cuts with the
-fields ``task``, ``context`` and ``keywords``.
+multitask; see --context-field), in the form the authors' fork of ms-swift reads
+(``<audio>PROMPT`` with the path in ``audios``); without --task, each cut's own task,
+context and keywords (cuts from ``import``). ``import`` reads published metadata, and
+the variants the authors' notebook writes, into cuts with the fields ``task``,
+``context`` and ``keywords``.
 
 Usage:
   sap2-swift-json export --cuts data/cuts/test.jsonl.gz --task prune \\
@@ -30,7 +33,10 @@ def get_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="direction", required=True)
     export = sub.add_parser("export", help="cuts -> ms-swift JSON")
     export.add_argument("--cuts", required=True, help="lhotse cuts manifest")
-    export.add_argument("--task", required=True, choices=[t.value for t in Task])
+    export.add_argument(
+        "--task", choices=[t.value for t in Task],
+        help="the task of every record; default: each cut's own (cuts from import)",
+    )  # fmt: skip
     export.add_argument("--out", required=True, help=".json (array) or .jsonl")
     export.add_argument("--audio-dir", required=True, help="where segment audio is written")
     export.add_argument("--context-field", help="cut custom field holding the context")
@@ -46,8 +52,8 @@ def get_parser() -> argparse.ArgumentParser:
 def convert(args: argparse.Namespace) -> int:
     if args.direction == "export":
         cuts = read_cuts(args.cuts)
-        count = export_swift_json(cuts, Task(args.task), args.out, args.audio_dir,
-                                  args.context_field)  # fmt: skip
+        task = Task(args.task) if args.task else None
+        count = export_swift_json(cuts, task, args.out, args.audio_dir, args.context_field)
         logger.info("wrote %d records to %s", count, args.out)
         return 0
     cuts = import_swift_json(args.json, args.skip_bad)

@@ -18,7 +18,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from sap2.cli import doc_parser, positive_int, run_tool
+from sap2.cli import doc_parser, positive_int, run_tool, token_budget
 from sap2.errors import InputError
 
 logger = logging.getLogger("sap2-transcribe")
@@ -34,7 +34,10 @@ def get_parser() -> argparse.ArgumentParser:
                         help="default: two_stage with --keywords, else no_context")  # fmt: skip
     parser.add_argument("--num-beams", type=positive_int, default=1, help="1: greedy search")
     parser.add_argument(
-        "--max-new-tokens", type=positive_int, default=200, help="most tokens a pass generates"
+        "--max-new-tokens",
+        type=token_budget,
+        default="auto",
+        help="most tokens a pass generates (auto: from the audio length, as sap2-decode)",
     )
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     parser.add_argument("--verbose", action="store_true")

@@ -1,16 +1,22 @@
 """The ms-swift JSON of the SAP² authors' published metadata, to and from lhotse cuts.
 
-One record per utterance::
+One record per utterance, as their fork of ms-swift reads it (the bare ``<audio>`` tag
+stands for the file in ``audios``)::
 
-    {"messages": [{"role": "user", "content": "<audio>/path.wav</audio>PROMPT"},
+    {"messages": [{"role": "user", "content": "<audio>PROMPT"},
                   {"role": "assistant", "content": "TARGET"}],
-     "audios": "/path.wav"}
+     "audios": ["/path.wav"]}
 
 ``PROMPT`` is one of the prompts of :mod:`sap2.model.prompts` with its context span and
 ``TARGET`` the matching target. Files are a JSON array (``.json``) or one record per line
-(``.jsonl``). Import gives cuts with the custom fields ``task``, ``context`` and
-``keywords``, so a user can start from the published metadata and compare prompts one
-to one.
+(``.jsonl``). Import reads what the authors' scripts write as well: the audio path in an
+``<audio>/path.wav</audio>`` tag or in ``audios`` (a string or a list of one), the older
+``conversations`` form (``from``/``value``), keywords joined by ``, `` or spaces, with or
+without the context span, and the variants of the prompts in their notebook
+(:data:`PROMPT_VARIANTS`, its ``Transcibe`` spelling included). Import gives cuts with
+the custom fields ``task``, ``context`` and ``keywords``; exporting such cuts (``task``
+None) writes each with its own task and keywords, so that import -> export -> import
+keeps every field.
 """
 
 import json
@@ -24,6 +30,7 @@ from sap2.errors import InputError
 from sap2.fileio import atomic_write_text
 from sap2.model.configuration_sap2 import CONTEXT_END_TOKEN, CONTEXT_START_TOKEN
 from sap2.model.prompts import (
+    NO_KEYWORDS,
     PromptTexts,
     Task,
     heard_keywords,
@@ -44,10 +51,25 @@ DEFAULT_CONTEXT_FIELD = {
     Task.MULTITASK: "context",
 }
 
+#: Prompt texts of the authors' notebook (``data_preprocess.ipynb``) besides ours.
+PROMPT_VARIANTS = {
+    Task.TRANSCRIBE: ("Transcribe speech to text",),
+    Task.TRANSCRIBE_CONTEXT: (
+        "Transcibe speech to text according to keywords may appear in the utterance. "
+        "Possible keywords are: ",
+        "Transcibe speech to text according to keywords may appear in the utterance. "
+        "Possible key words are: ",
+    ),
+    Task.PRUNE: (
+        "Select key words that may appear in the speech from the following keywords list: ",
+    ),
+    Task.MULTITASK: (),
+}
+
 
 def export_swift_json(
     cuts: CutSet,
-    task: Task,
+    task: Task | None,
     out_path: Pathlike,
     audio_dir: Pathlike,
     context_field: str | None = None,
@@ -55,30 +77,40 @@ def export_swift_json(
 ) -> int:
     """Write one record per cut; returns the number of records.
 
-    A cut that covers its whole recording points at the recording's file; any other
-    (a segment of a talk) is written to ``audio_dir/<cut id>.wav``. A cut without the
-    context field raises :class:`InputError` before anything is written.
+    ``task`` None: each cut's own ``task`` field, its ``context`` and, where it has
+    them, its ``keywords`` (cuts made by :func:`import_swift_json`); else the keywords
+    are the context words heard in the transcript. A cut that covers its whole recording
+    points at the recording's file; any other (a segment of a talk) is written to
+    ``audio_dir/<cut id>.wav``. A cut without the context field (or, with ``task`` None,
+    without a ``task``) raises :class:`InputError` before anything is written.
     """
-    task = Task(task)
     prompts = prompts or PromptTexts()
-    field = context_field if context_field is not None else DEFAULT_CONTEXT_FIELD[task]
-    for cut in cuts if field else []:
-        if not cut.has_custom(field):
-            raise InputError(f"cut '{cut.id}' has no custom field '{field}' (--context-field)")
-    records = []
+    plan = []
     for cut in cuts:
+        if task is None and not cut.has_custom("task"):
+            raise InputError(f"cut '{cut.id}' has no custom field 'task' (give --task)")
+        this = Task(task if task is not None else cut.custom["task"])
+        field = context_field if context_field is not None else DEFAULT_CONTEXT_FIELD[this]
+        if task is None and context_field is None:
+            field = "context" if this is not Task.TRANSCRIBE else None
+        if field and not cut.has_custom(field):
+            raise InputError(f"cut '{cut.id}' has no custom field '{field}' (--context-field)")
+        plan.append((cut, this, field))
+    records = []
+    for cut, this, field in plan:
         audio = _audio_path(cut, Path(audio_dir))
         transcript = cut.supervisions[0].text or ""
         context = list(cut.custom[field]) if field else []
-        user = f"<audio>{audio}</audio>{prompts.user_prompt(task, context)}"
-        target = target_text(task, transcript, heard_keywords(context, transcript))
+        keywords = heard_keywords(context, transcript)
+        if task is None and cut.has_custom("keywords"):
+            keywords = list(cut.custom["keywords"])
         records.append(
             {
                 "messages": [
-                    {"role": "user", "content": user},
-                    {"role": "assistant", "content": target},
+                    {"role": "user", "content": "<audio>" + prompts.user_prompt(this, context)},
+                    {"role": "assistant", "content": target_text(this, transcript, keywords)},
                 ],
-                "audios": str(audio),
+                "audios": [str(audio)],
             }
         )
     if Path(out_path).suffix == ".jsonl":
@@ -121,19 +153,28 @@ def read_swift_records(path: Pathlike) -> list[dict]:
 
 
 def parse_prompt(user: str, prompts: PromptTexts) -> tuple[Task, list[str]]:
-    """The task and context words of a user prompt (audio tag removed)."""
+    """The task and context words of a user prompt (audio tag removed): ours or one of
+    :data:`PROMPT_VARIANTS`, the context in a span or (older files) after the prompt,
+    keywords joined by ``, `` or spaces."""
     head, start, rest = user.partition(CONTEXT_START_TOKEN)
     context_text, end, _ = rest.partition(CONTEXT_END_TOKEN)
-    if not start or not end:
-        raise ValueError("the prompt has no <|startofcontext|>...<|endofcontext|> span")
-    for task, prefix in (
-        (Task.TRANSCRIBE, prompts.transcribe),
-        (Task.TRANSCRIBE_CONTEXT, prompts.transcribe_context),
-        (Task.PRUNE, prompts.prune),
-    ):
-        if head == prefix:
-            return task, context_text.split()
+    if start and not end:
+        raise ValueError("the prompt has <|startofcontext|> but no <|endofcontext|>")
+    for task in Task:
+        for prefix in (prompts.prefix(task), *PROMPT_VARIANTS[task]):
+            if start and head.strip() == prefix.strip():
+                return task, _words(context_text)
+            if not start and task is Task.TRANSCRIBE and user.strip() in (prefix, prefix + "."):
+                return task, []
+            if not start and task is not Task.TRANSCRIBE and user.startswith(prefix.strip()):
+                return task, _words(user[len(prefix.strip()) :])
     raise ValueError(f"unknown prompt {head[:60]!r}")
+
+
+def _words(text: str) -> list[str]:
+    """Context words of a span: comma- or space-separated (``none`` is not a word)."""
+    words = parse_keywords(text)
+    return words if words or text.strip().lower() != NO_KEYWORDS else []
 
 
 def import_swift_json(
@@ -157,11 +198,15 @@ def import_swift_json(
             continue
         keywords: list[str] = []
         transcript = target
+        multitask = parse_multitask(target)
         if task is Task.PRUNE:
             keywords, transcript = parse_keywords(target), ""
-        elif task is Task.TRANSCRIBE_CONTEXT and target.startswith("Keywords:"):
-            task = Task.MULTITASK
-            keywords, transcript = parse_multitask(target)
+        elif task in (Task.TRANSCRIBE_CONTEXT, Task.MULTITASK) and multitask is not None:
+            task = Task.MULTITASK  # (an older multitask file used the keywords prompt)
+            keywords, transcript = multitask
+        elif task is Task.MULTITASK:
+            bad.add("malformed records", f"#{index} (a multitask target without Transcription:)")
+            continue
         try:
             recording = Recording.from_file(audio, recording_id=Path(audio).stem)
         except Exception as err:  # missing file or unreadable audio, several types
@@ -189,14 +234,23 @@ def import_swift_json(
 
 
 def _fields(record: dict) -> tuple[str, str, str]:
-    """(user prompt without the audio tag, assistant target, audio path) of a record."""
-    messages = {m["role"]: m["content"] for m in record["messages"]}
-    user, target = messages["user"], messages["assistant"]
-    tag = _AUDIO_TAG.match(user)
+    """(user prompt without the audio tag, assistant target, audio path) of a record in
+    the ``messages`` or the older ``conversations`` form."""
+    if "messages" in record:
+        turns = {m["role"]: m["content"] for m in record["messages"]}
+    else:
+        turns = {c["from"]: c["value"] for c in record["conversations"]}
+    user, target = turns["user"], turns.get("assistant", turns.get("gpt"))
+    if not isinstance(user, str) or not isinstance(target, str):
+        raise ValueError("no user and assistant texts")
     audios = record.get("audios")
     if isinstance(audios, list):
         audios = audios[0] if len(audios) == 1 else None
-    audio = audios or (tag.group(1) if tag else None)
+    tag = _AUDIO_TAG.match(user)
+    if tag:
+        user, audio = user[tag.end() :], audios or tag.group(1)
+    else:
+        user, audio = user.removeprefix("<audio>"), audios
     if not audio:
-        raise ValueError("no audio path (neither 'audios' nor an <audio> tag)")
-    return (user[tag.end() :] if tag else user), target, audio
+        raise ValueError("no audio path (neither 'audios' nor an <audio>PATH</audio> tag)")
+    return user, target, audio

@@ -4,7 +4,7 @@ Modes (the long context is a cut custom field, e.g. ``context`` or ``biasing_lis
 
 - ``two_stage``: stage 1 prompts for the keywords of the long context heard in the
   speech (pruning); stage 2 transcribes with those keywords (integration);
-- ``multitask``: one pass, ``Keywords: ... Transcription: ...``;
+- ``multitask``: one pass, ``Selected keywords are: ... Transcription: ...``;
 - ``full_context``: transcription with the whole long context, no pruning;
 - ``no_context``: plain transcription.
 
@@ -18,6 +18,7 @@ context field or audio too short for the encoder fails the run with nothing writ
 
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,39 +43,56 @@ from sap2.decode.outputs import (
 from sap2.errors import InputError
 from sap2.fileio import atomic_write_text, ensure_folder
 from sap2.model.processor import SAMPLING_RATE, Example, encode_batch, min_audio_samples
-from sap2.model.prompts import Task, parse_keywords, parse_multitask
+from sap2.model.prompts import EMPTY_KEYWORDS, ParsedOutput, Task, parse_output
 
 logger = logging.getLogger(__name__)
 
 MODES = ("two_stage", "multitask", "full_context", "no_context")
 
 
+#: Tokens a transcription may need per second of speech (fast speech is ~4 words/s,
+#: ~1.5 tokens a word), and a margin for the end token and a keyword prompt's answer.
+TOKENS_PER_SECOND = 8
+TOKEN_MARGIN = 16
+
+
 @dataclass
 class DecodeOptions:
-    """How to decode.
+    """How to decode; every generation setting is stated here, none is inherited from the
+    model folder's ``generation_config.json``.
 
     Attributes:
       mode: one of :data:`MODES`.
       context_field: the cut custom field holding the long context (not for no_context).
       num_beams: 1 for greedy search.
-      max_new_tokens: cap on generated tokens per pass.
+      max_new_tokens: tokens a pass may generate; None: from the audio length (and the
+        context's length where the answer lists keywords), see :meth:`Decoder.budget`.
       max_duration: seconds of audio per batch.
       constrain_keywords: in ``two_stage``, the pruning pass may only write words of the
         context (:class:`sap2.decode.keyword_constraint.KeywordConstraint`).
+      repetition_penalty: transformers' penalty on tokens already generated (1.0: none;
+        the prompt is not penalised, as it is given as embeddings).
+      empty_keywords: in ``two_stage``, when pruning keeps no keyword, the second pass
+        uses the plain transcription prompt (``plain``, as the authors' code) or the
+        keywords prompt with an empty span (``span``).
     """
 
     mode: str = "two_stage"
     context_field: str | None = "context"
     num_beams: int = 1
-    max_new_tokens: int = 200
+    max_new_tokens: int | None = None
     max_duration: float = 100.0
     constrain_keywords: bool = False
+    repetition_penalty: float = 1.0
+    empty_keywords: str = "plain"
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InputError(f"unknown mode {self.mode!r}; choose from {', '.join(MODES)}")
         if self.mode != "no_context" and not self.context_field:
             raise InputError(f"mode {self.mode} needs a context field (--context-field)")
+        if self.empty_keywords not in EMPTY_KEYWORDS:
+            raise InputError(f"empty_keywords must be one of {', '.join(EMPTY_KEYWORDS)}")
 
     def record(self) -> dict:
         """The options that change results (all but ``max_duration``, which only batches)."""
@@ -85,6 +103,16 @@ class DecodeOptions:
         return record
 
 
+@dataclass
+class PassOutput:
+    """One generated text, and whether it stopped at the pass's token ``budget`` (``cut``)
+    rather than at an end token."""
+
+    text: str
+    cut: bool
+    budget: int
+
+
 class Decoder:
     """Runs generation passes over batches of utterances."""
 
@@ -92,37 +120,64 @@ class Decoder:
         self.model = model
         self.processor = processor
         self.options = options
+        tokenizer = processor.tokenizer
+        ends = [tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>")]
+        self.end_ids = [i for i in ends if i is not None and i != tokenizer.unk_token_id]
         # Per item of the batch being decoded, over its passes: generated tokens and
         # positions read in place of context spans.
         self.new_tokens: list[int] = []
         self.context_tokens: list[int] = []
 
+    def budget(self, examples: list[Example]) -> int:
+        """``max_new_tokens`` of a pass: the option, else enough for the longest audio's
+        transcript (:data:`TOKENS_PER_SECOND`) plus, where the answer lists keywords, all
+        of the context's tokens."""
+        if self.options.max_new_tokens is not None:
+            return self.options.max_new_tokens
+        need = 0
+        for ex in examples:
+            speech = math.ceil(TOKENS_PER_SECOND * len(ex.audio) / SAMPLING_RATE)
+            keywords = 0
+            if ex.task in (Task.PRUNE, Task.MULTITASK):
+                context = self.processor.tokenizer(" ".join(ex.context), add_special_tokens=False)
+                keywords = len(context["input_ids"])
+            need = max(need, keywords + (speech if ex.task is not Task.PRUNE else 0))
+        return need + TOKEN_MARGIN
+
     def generate(
         self,
         examples: list[Example],
         constraint: Callable[[int, torch.Tensor], list[int]] | None = None,
-    ) -> list[str]:
-        """One generation pass; the decoded texts. ``constraint``: a
-        ``prefix_allowed_tokens_fn`` for ``generate``."""
+    ) -> list[PassOutput]:
+        """One generation pass (``constraint``: a ``prefix_allowed_tokens_fn``): the texts,
+        each marked when it ran out of tokens before an end token."""
         batch = encode_batch(self.processor, examples, with_targets=False).to(self.model.device)
         lengths = self.model.context_lengths(batch["input_ids"], batch["attention_mask"])
         self.context_tokens = [a + b for a, b in zip(self.context_tokens, lengths, strict=True)]
+        budget = self.budget(examples)
         with torch.no_grad():
             ids = self.model.generate(
-                **batch, max_new_tokens=self.options.max_new_tokens,
-                num_beams=self.options.num_beams, do_sample=False,
+                **batch, max_new_tokens=budget, num_beams=self.options.num_beams,
+                do_sample=False, repetition_penalty=self.options.repetition_penalty,
+                eos_token_id=self.end_ids, pad_token_id=self.processor.tokenizer.pad_token_id,
                 prefix_allowed_tokens_fn=constraint,
             )  # fmt: skip
         pad = self.processor.tokenizer.pad_token_id
         counts = (ids != pad).sum(dim=1).tolist()
         self.new_tokens = [a + b for a, b in zip(self.new_tokens, counts, strict=True)]
+        ended = torch.isin(ids, torch.tensor(self.end_ids, device=ids.device)).any(dim=1)
         texts = self.processor.tokenizer.batch_decode(ids, skip_special_tokens=True)
-        return [" ".join(t.split()) for t in texts]  # one line of Kaldi text each
+        return [
+            PassOutput(" ".join(t.split()), not e and ids.shape[1] >= budget, budget)
+            for t, e in zip(texts, ended.tolist(), strict=True)
+        ]  # one line of Kaldi text each
 
     def decode(self, audios: list[np.ndarray], contexts: list[list[str]]) -> list[dict]:
-        """Results (``hyp``, and ``keywords`` where the mode predicts them) of a batch, with
-        the tokens each item generated and read as context (``new_tokens``,
-        ``context_tokens``)."""
+        """Results of a batch: ``hyp``, ``keywords`` where the mode predicts them,
+        ``problems`` where an output was cut at the token budget or had the shape of
+        another task's (its raw text in ``outputs``; a transcript with a problem is left
+        empty, never scored as words), and the tokens each item generated and read as
+        context (``new_tokens``, ``context_tokens``)."""
         self.new_tokens = [0] * len(audios)
         self.context_tokens = [0] * len(audios)
         results = self._decode(audios, contexts)
@@ -130,39 +185,57 @@ class Decoder:
             result.update(new_tokens=new, context_tokens=context)
         return results
 
+    def _pass(self, examples: list[Example], results: list[dict], constraint=None) -> list:
+        """Generate for ``examples`` and parse each output for its task, noting problems
+        in ``results``; the :class:`~sap2.model.prompts.ParsedOutput` of each."""
+        parsed = []
+        for ex, out, result in zip(examples, self.generate(examples, constraint), results,
+                                   strict=True):  # fmt: skip
+            reading = parse_output(ex.task, out.text)
+            problem = reading.problem
+            if out.cut:
+                problem = f"cut at {out.budget} tokens"
+                if ex.task is not Task.PRUNE:  # a cut transcript is not scored as one
+                    reading = ParsedOutput(keywords=reading.keywords, problem=problem)
+            if problem is not None:
+                result.setdefault("problems", []).append(f"{ex.task.value}: {problem}")
+                result.setdefault("outputs", []).append(out.text)
+            parsed.append(reading)
+        return parsed
+
     def _decode(self, audios: list[np.ndarray], contexts: list[list[str]]) -> list[dict]:
         mode = self.options.mode
-        if mode == "no_context":
-            hyps = self.generate([Example(a, Task.TRANSCRIBE) for a in audios])
-            return [{"hyp": h} for h in hyps]
-        if mode == "full_context":
-            examples = [
-                Example(a, Task.TRANSCRIBE_CONTEXT, c)
-                for a, c in zip(audios, contexts, strict=True)
-            ]
-            return [{"hyp": h} for h in self.generate(examples)]
+        results: list[dict] = [{} for _ in audios]
+        pairs = list(zip(audios, contexts, strict=True))
+        if mode in ("no_context", "full_context"):
+            task = Task.TRANSCRIBE if mode == "no_context" else Task.TRANSCRIBE_CONTEXT
+            parsed = self._pass([Example(a, task, c) for a, c in pairs], results)
+            return [{"hyp": p.transcript, **r} for p, r in zip(parsed, results, strict=True)]
         if mode == "multitask":
-            outputs = self.generate(
-                [Example(a, Task.MULTITASK, c) for a, c in zip(audios, contexts, strict=True)]
-            )
-            parsed = [parse_multitask(o) for o in outputs]
-            return [{"hyp": hyp, "keywords": kws} for kws, hyp in parsed]
+            parsed = self._pass([Example(a, Task.MULTITASK, c) for a, c in pairs], results)
+            return [
+                {"hyp": p.transcript, "keywords": list(p.keywords), **r}
+                for p, r in zip(parsed, results, strict=True)
+            ]
         constraint = None
         if self.options.constrain_keywords:
-            end = self.model.generation_config.eos_token_id
-            end = end if isinstance(end, list) else [end]
-            constraint = KeywordConstraint(self.processor.tokenizer, contexts, end)
-        outputs = self.generate(
-            [Example(a, Task.PRUNE, c) for a, c in zip(audios, contexts, strict=True)],
-            constraint,
-        )
-        pruned = [parse_keywords(o) for o in outputs]
+            constraint = KeywordConstraint(self.processor.tokenizer, contexts, self.end_ids)
+        prune = self._pass([Example(a, Task.PRUNE, c) for a, c in pairs], results, constraint)
+        pruned = [list(p.keywords) for p in prune]
         if constraint is not None:  # (a word cut off by max_new_tokens is dropped)
             pruned = [[k for k in p if k in c] for p, c in zip(pruned, contexts, strict=True)]
-        hyps = self.generate(
-            [Example(a, Task.TRANSCRIBE_CONTEXT, k) for a, k in zip(audios, pruned, strict=True)]
-        )
-        return [{"hyp": h, "keywords": k} for h, k in zip(hyps, pruned, strict=True)]
+        plain = self.options.empty_keywords == "plain"
+        second = [
+            Example(a, Task.TRANSCRIBE)
+            if plain and not k
+            else Example(a, Task.TRANSCRIBE_CONTEXT, k)
+            for a, k in zip(audios, pruned, strict=True)
+        ]
+        parsed = self._pass(second, results)
+        return [
+            {"hyp": p.transcript, "keywords": k, **r}
+            for p, k, r in zip(parsed, pruned, results, strict=True)
+        ]
 
 
 def check_cuts(cuts: CutSet, context_field: str | None, min_seconds: float) -> None:
