@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import REPO
 from lhotse import CutSet
@@ -246,3 +247,77 @@ def test_slurm_pl_submits_an_array_job(tmp_path):
     for expected in ("--wait", "--partition=gpu", "--gres=gpu:1", "--mem=8G", "--array=1-3"):
         assert expected in args
     assert "# Ended (code 0)" in (tmp_path / "log" / "x.3.log").read_text()
+
+
+def test_outputs_cut_at_the_token_budget_are_marked_and_not_scored(
+    tiny_model_dir, test_cuts, tmp_path
+):
+    # A random model seldom ends within 2 tokens: its outputs are cut there.
+    assert run_decode(tiny_model_dir, test_cuts, tmp_path, "--mode", "no_context",
+                      "--max-new-tokens", "2") == 0  # fmt: skip
+    records = [json.loads(line) for line in (tmp_path / "hyp.jsonl").read_text().splitlines()]
+    cut = [r for r in records if r.get("problems") == ["transcribe: cut at 2 tokens"]]
+    assert cut and all(r["hyp"] == "" and r["outputs"][0] for r in cut)
+    hyps = dict(
+        line.partition(" ")[::2] for line in (tmp_path / "hyp.txt").read_text().splitlines()
+    )
+    assert all(hyps[r["id"]] == "" for r in cut)
+
+
+def test_batch_and_single_decoding_agree_with_a_repetition_penalty(
+    tiny_model_dir, test_cuts, tmp_path
+):
+    hyps = {}
+    for name, max_duration in (("batch", "100"), ("single", "1.3")):  # 1.3 s: one cut a batch
+        args = ("--mode", "two_stage", "--repetition-penalty", "1.1", "--max-duration",
+                max_duration, "--max-new-tokens", "8")  # fmt: skip
+        assert run_decode(tiny_model_dir, test_cuts, tmp_path / name, *args) == 0
+        hyps[name] = [json.loads(x) for x in (tmp_path / name / "hyp.jsonl").read_text().split("\n")
+                      if x]  # fmt: skip
+    assert {r["id"]: (r["hyp"], r["keywords"]) for r in hyps["batch"]} == {
+        r["id"]: (r["hyp"], r["keywords"]) for r in hyps["single"]
+    }
+
+
+class CannedDecoder:
+    """A :class:`~sap2.decode.decoder.Decoder` whose passes answer from a script, to see
+    which prompts it builds and how it reads the answers."""
+
+    def __new__(cls, processor, options, answers: dict):
+        from sap2.decode.decoder import Decoder, PassOutput
+
+        class Canned(Decoder):
+            def generate(self, examples, constraint=None):
+                self.asked = [*getattr(self, "asked", []), [(e.task, e.context) for e in examples]]
+                return [PassOutput(answers[e.task], False, 10) for e in examples]
+
+        return Canned(model=None, processor=processor, options=options)
+
+
+@pytest.mark.parametrize("empty, second", [("plain", "transcribe"), ("span", "transcribe_context")])
+def test_stage_2_prompt_when_pruning_keeps_no_keyword(tiny_model_dir, empty, second):
+    from sap2.decode.decoder import DecodeOptions
+    from sap2.model.processor import load_processor
+    from sap2.model.prompts import Task
+
+    answers = {Task.PRUNE: "none", Task.TRANSCRIBE: "hi", Task.TRANSCRIBE_CONTEXT: "hi"}
+    options = DecodeOptions("two_stage", "context", empty_keywords=empty)
+    decoder = CannedDecoder(load_processor(tiny_model_dir), options, answers)
+    results = decoder._decode([np.zeros(16000, np.float32)], [["kaldi", "lattice"]])
+    assert results == [{"hyp": "hi", "keywords": []}]
+    assert [(task, list(context)) for task, context in decoder.asked[1]] == [(Task(second), [])]
+
+
+def test_a_multitask_answer_to_a_transcription_prompt_is_not_scored(tiny_model_dir):
+    from sap2.decode.decoder import DecodeOptions
+    from sap2.model.processor import load_processor
+    from sap2.model.prompts import Task
+
+    answer = "Selected keywords are: kaldi.\nTranscription: kaldi lattice"
+    decoder = CannedDecoder(load_processor(tiny_model_dir), DecodeOptions("full_context"),
+                            {Task.TRANSCRIBE_CONTEXT: answer})  # fmt: skip
+    [result] = decoder._decode([np.zeros(16000, np.float32)], [["kaldi", "lattice"]])
+    assert result == {
+        "hyp": "", "outputs": [answer],
+        "problems": ["transcribe_context: multitask answer to a transcription prompt"],
+    }  # fmt: skip
