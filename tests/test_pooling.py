@@ -167,3 +167,76 @@ def test_module_wrapper_and_bad_arguments():
         sap_pool(speech, sm, context, cm, 2, 3)
     with pytest.raises(ValueError, match="mode"):
         SpeechAttentionPooling(2, 4, mode="max")
+
+
+def authors_layer(audio_hidden_states, contxt_hidden_states, enc_audio_mask, enc_contxt_mask,
+                  window_size, num_heads):  # fmt: skip
+    """A copy of the arithmetic of ``Qwen2AudioSAP2PoolingLayer.forward`` in the authors'
+    ``modeling_sap_qwen2audio.py`` (github.com/jymh/SAP2-ASR), their names kept, their
+    discarded ``masked_fill`` calls included as they run."""
+    bsz, contxt_len, hidden_size = contxt_hidden_states.size()
+    head_dim = hidden_size // num_heads
+    if contxt_len % window_size != 0:
+
+        def padding(tensor, shape):
+            return torch.cat([tensor, torch.zeros(shape, dtype=tensor.dtype)], dim=1)
+
+        padding_length = window_size - contxt_len % window_size
+        contxt_hidden_states = padding(
+            contxt_hidden_states, shape=(bsz, padding_length, hidden_size)
+        )
+        enc_contxt_mask = padding(enc_contxt_mask, shape=(bsz, padding_length))
+    audio_hidden_states = audio_hidden_states.masked_fill(~enc_audio_mask[..., None].bool(), 0.0)
+    query_states = (
+        audio_hidden_states.contiguous().reshape(bsz, -1, num_heads, head_dim).transpose(1, 2)
+    )
+    key_states = (
+        contxt_hidden_states.contiguous().reshape(bsz, -1, num_heads, head_dim).transpose(1, 2)
+    )
+    pooling_weights = torch.einsum("bnqh,bnkh->bnqk", query_states, key_states) / math.sqrt(
+        head_dim
+    )
+    pooling_weights.masked_fill(
+        ~enc_audio_mask[:, None, :, None].bool(), torch.finfo(query_states.dtype).min
+    )
+    pooling_weights = pooling_weights.softmax(dim=-2)
+    pooling_weights = pooling_weights.sum(dim=-2) / enc_audio_mask[..., None, None].sum(dim=1)
+    pooling_weights.masked_fill(
+        ~enc_contxt_mask.unsqueeze(1).bool(), torch.finfo(query_states.dtype).min
+    )
+    pooling_weights = pooling_weights.reshape(bsz, num_heads, -1, window_size)
+    pooling_weights = pooling_weights.softmax(dim=-1)
+    combined_pooling_weights = pooling_weights.permute(0, 2, 3, 1)
+    combined_pooling_weights = (
+        combined_pooling_weights[..., None]
+        .repeat(1, 1, 1, 1, head_dim)
+        .contiguous()
+        .reshape(bsz, -1, window_size, hidden_size)
+    )
+    combined_value_states = contxt_hidden_states.reshape(bsz, -1, window_size, hidden_size)
+    pooling_hidden_states = (combined_value_states * combined_pooling_weights).sum(dim=2)
+    pooling_attention_mask = (
+        enc_contxt_mask.reshape(bsz, -1, window_size)
+        .sum(dim=2)
+        .greater(0)
+        .to(enc_contxt_mask.dtype)
+    )
+    return pooling_hidden_states, pooling_attention_mask  # fmt: skip
+
+
+@pytest.mark.parametrize("window, length", [(2, 9), (2, 8), (3, 10), (4, 5), (1, 6)])
+def test_authors_mode_is_bit_exact_to_the_published_layer(window, length):
+    speech, sm, context, cm = random_inputs(batch=3, frames=7, length=length, dim=16, seed=window)
+    sm[1, 5:] = 0
+    cm[1, length - 2 :] = 0  # a shorter item of the batch: zeros there, as in their batches
+    cm[2, 1:] = 0
+    speech, context = speech * sm[..., None], context * cm[..., None]
+    theirs, their_mask = authors_layer(speech, context, sm.bool(), cm.long(), window, 4)
+    ours, our_mask = sap_pool(speech, sm, context, cm, window, 4, "authors")
+    assert torch.equal(ours, theirs) and torch.equal(our_mask, their_mask.bool())
+    # Not the clean mean: the padding zeros of an odd tail are averaged in.
+    mean, _ = sap_pool(speech, sm, context, cm, window, 4, "mean")
+    if length % window:
+        tail = context[0, length - length % window :].sum(dim=0)
+        torch.testing.assert_close(ours[0, -1], tail / window)
+        assert not torch.allclose(ours[0, -1], mean[0, -1])

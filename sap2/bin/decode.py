@@ -82,7 +82,9 @@ def get_parser() -> argparse.ArgumentParser:
         help="two_stage: the pruning pass may only write words of the context",
     )
     parser.add_argument("--sap-window-size", type=positive_int, help="override the saved setting")
-    parser.add_argument("--sap-mode", choices=("speech", "mean", "none"), help="override")
+    parser.add_argument(
+        "--sap-mode", choices=("speech", "mean", "authors", "none"), help="override"
+    )
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     parser.add_argument("--out-dir", required=True, help="the decoding folder (locked while used)")
     parser.add_argument("--merge", nargs="+", metavar="JOB_DIR", help="merge job outputs")

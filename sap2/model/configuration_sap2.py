@@ -12,7 +12,7 @@ Example::
 from huggingface_hub.dataclasses import strict
 from transformers import AutoConfig, Qwen2AudioConfig
 
-SAP_MODES = ("speech", "mean", "none")
+SAP_MODES = ("speech", "mean", "authors", "none")
 
 CONTEXT_START_TOKEN = "<|startofcontext|>"
 CONTEXT_END_TOKEN = "<|endofcontext|>"
@@ -27,8 +27,10 @@ class Sap2Config(Qwen2AudioConfig):
     sap_num_heads (`int`, defaults to 4):
         Heads of the speech-driven attention; the LLM hidden size must be divisible by it.
     sap_mode (`str`, defaults to `"speech"`):
-        `"speech"` (speech-driven attention pooling), `"mean"` (uniform pooling, the
-        ablation) or `"none"` (no compression).
+        `"speech"` (speech-driven attention pooling, the paper's), `"mean"` (uniform
+        pooling over valid tokens, the ablation), `"authors"` (the arithmetic of the
+        authors' public layer: window sums over the window size, padding included) or
+        `"none"` (no compression).
     context_start_token_id, context_end_token_id (`int`, *optional*):
         Ids of `<|startofcontext|>` and `<|endofcontext|>`, set when the tokens are added
         to the tokenizer (see :func:`sap2.model.processor.add_context_tokens`).

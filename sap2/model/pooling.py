@@ -12,7 +12,12 @@ with head size d:
 5. the window's vector: the weighted sum of its tokens' embeddings.
 
 ``mode="mean"`` replaces the weights by a uniform average over each window's valid tokens
-(the ablation that the authors' public code computes by accident).
+(the clean ablation). ``mode="authors"`` is what the authors' public layer
+(``Qwen2AudioSAP2PoolingLayer``) computes: its softmax runs over the speech axis and is
+then summed over that axis, so every token gets the same weight, and its ``masked_fill``
+results are discarded; each window is then the sum of its tokens over the window size,
+padding zeros included (an odd-length span's last window with w = 2 is half its last
+token). It reproduces their numbers; ``speech`` (the paper's) is the default.
 """
 
 import math
@@ -20,7 +25,7 @@ import math
 import torch
 from torch import nn
 
-POOLING_MODES = ("speech", "mean")
+POOLING_MODES = ("speech", "mean", "authors")
 
 
 def sap_pool(
@@ -41,7 +46,8 @@ def sap_pool(
       context_mask: (B, L) bool or 0/1, true for valid tokens.
       window_size: tokens per window, >= 1.
       num_heads: heads; D must be divisible by it.
-      mode: ``"speech"`` (speech-driven weights) or ``"mean"`` (uniform weights).
+      mode: ``"speech"`` (speech-driven weights), ``"mean"`` (uniform weights over the
+        valid tokens) or ``"authors"`` (1 / window_size for every position, padding too).
     Returns:
       ``(pooled, pooled_mask)``: (B, ceil(L / window_size), D) in the dtype of
       ``context``, and (B, ceil(L / window_size)) bool, true for windows with at least
@@ -71,6 +77,10 @@ def sap_pool(
     head_dim = dim // num_heads
     num_windows = math.ceil(length / window_size)
     pad = num_windows * window_size - length
+    window_mask = nn.functional.pad(context_mask, (0, pad)).view(batch, num_windows, window_size)
+    if mode == "authors":
+        pooled = _authors_pool(speech, speech_mask, context, context_mask, window_size, num_heads)
+        return pooled, window_mask.any(dim=-1)
 
     # (B, H, L) relevance of each context token; float32 for a stable softmax.
     valid_tokens = context_mask[:, None, :].expand(batch, num_heads, length)
@@ -98,8 +108,34 @@ def sap_pool(
     pooled = (weights.unsqueeze(-1) * values).sum(dim=3)
     pooled = pooled.permute(0, 2, 1, 3).reshape(batch, num_windows, dim).to(context.dtype)
 
-    window_mask = nn.functional.pad(context_mask, (0, pad)).view(batch, num_windows, window_size)
     return pooled, window_mask.any(dim=-1)
+
+
+def _authors_pool(
+    speech: torch.Tensor,
+    speech_mask: torch.Tensor,
+    context: torch.Tensor,
+    context_mask: torch.Tensor,
+    window_size: int,
+    num_heads: int,
+) -> torch.Tensor:
+    """(B, W, D): the arithmetic of the authors' ``Qwen2AudioSAP2PoolingLayer``, op for op
+    in the input dtype (their no-op ``masked_fill`` calls left out). Invalid positions
+    are zeroed first, as their batches hold zeros there."""
+    batch, length, dim = context.shape
+    head_dim = dim // num_heads
+    context = context.masked_fill(~context_mask[..., None], 0.0)
+    context = torch.cat([context, context.new_zeros(batch, (-length) % window_size, dim)], dim=1)
+    speech = speech.masked_fill(~speech_mask[..., None], 0.0)
+    queries = speech.reshape(batch, -1, num_heads, head_dim).transpose(1, 2)
+    keys = context.reshape(batch, -1, num_heads, head_dim).transpose(1, 2)
+    weights = torch.einsum("bnqh,bnkh->bnqk", queries, keys) / math.sqrt(head_dim)
+    # Softmax over the speech frames, then summed over them: ~1 for every token.
+    weights = weights.softmax(dim=-2).sum(dim=-2) / speech_mask[..., None, None].sum(dim=1)
+    weights = weights.reshape(batch, num_heads, -1, window_size).softmax(dim=-1)
+    weights = weights.permute(0, 2, 3, 1)[..., None].repeat(1, 1, 1, 1, head_dim)
+    weights = weights.reshape(batch, -1, window_size, dim)
+    return (context.reshape(batch, -1, window_size, dim) * weights).sum(dim=2)
 
 
 def _speech_relevance(
@@ -132,7 +168,7 @@ class SpeechAttentionPooling(nn.Module):
     Args:
       window_size: tokens per window (1 leaves the context unchanged).
       num_heads: attention heads.
-      mode: ``"speech"`` or ``"mean"``.
+      mode: ``"speech"``, ``"mean"`` or ``"authors"``.
     """
 
     def __init__(self, window_size: int, num_heads: int, mode: str = "speech") -> None:
