@@ -43,6 +43,14 @@ def test_what_trains(tiny_model_dir):
     assert not any("audio_tower" in n for n in names)
 
     model, _ = load_sap2_model(tiny_model_dir)
+    names = [
+        n for n, p in apply_lora(model, projector="lora").named_parameters() if p.requires_grad
+    ]
+    projector = [n for n in names if "multi_modal_projector" in n]
+    assert projector and all("lora_" in n for n in projector)  # LoRA, as the authors' run
+    assert any(".language_model." in n for n in names if "lora_" in n)
+
+    model, _ = load_sap2_model(tiny_model_dir)
     with_encoder = apply_lora(model, train_audio_encoder=True)
     assert any("audio_tower" in n for n, p in with_encoder.named_parameters() if p.requires_grad)
 

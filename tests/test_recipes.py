@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import recipe_copy, run_recipe
+from conftest import REPO, recipe_copy, run_recipe
 from fake_corpora import make_is21_words, make_librispeech, make_slidespeech
 from lhotse import CutSet
 
@@ -101,3 +101,16 @@ def test_slidespeech_stage_0_says_how_to_get_the_corpus(tmp_path, what):
     assert out.returncode == 1
     expected = "slidespeech.github.io" if what == "no_corpus" else "test/segments not found"
     assert "stage 0" in out.stderr and expected in out.stderr
+
+
+@pytest.mark.parametrize("recipe", ["slidespeech", "librispeech"])
+def test_real_recipes_train_as_the_authors_run(recipe):
+    # The authors' ms-swift run: LoRA rank 8 (projector included), lr 1e-4, cosine, no
+    # warmup, weight decay 0.1; SAP window 2, 4 heads (README, "Fidelity").
+    from sap2.train.config import read_config_file
+
+    conf = read_config_file(REPO / "egs" / recipe / "conf" / "train.yaml")
+    expected = {"lora_rank": 8, "lora_alpha": 32, "lora_dropout": 0.05, "projector": "lora",
+                "learning_rate": 1e-4, "warmup_ratio": 0.0, "weight_decay": 0.1,
+                "num_epochs": 1.0, "sap_window_size": 2, "sap_num_heads": 4}  # fmt: skip
+    assert {k: conf[k] for k in expected} == expected

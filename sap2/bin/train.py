@@ -139,7 +139,7 @@ def train_in_folder(config: TrainConfig, exp: Path, rank: int) -> int:
     if config.lora_rank > 0:
         model = apply_lora(
             model, rank=config.lora_rank, alpha=config.lora_alpha, dropout=config.lora_dropout,
-            train_audio_encoder=config.train_audio_encoder,
+            train_audio_encoder=config.train_audio_encoder, projector=config.projector,
         )  # fmt: skip
     else:  # every weight trains: small models trained from scratch (the CPU mini recipe)
         model.requires_grad_(True)

@@ -1,8 +1,10 @@
 """LoRA fine-tuning of SAP² with peft: which weights train, and how they are saved.
 
 Trained: LoRA adapters on the language model's attention and MLP projections, the
-multi-modal projector (whole), and the embedding rows of the two context tokens; the
-audio encoder only when asked. Everything trained is saved by peft as
+multi-modal projector (whole, or with ``projector="lora"`` LoRA on it too, as the
+authors' ms-swift run: its ``all-linear`` targets include the aligner when it is not
+frozen), and the embedding rows of the two context tokens; the audio encoder only when
+asked. Everything trained is saved by peft as
 ``adapter_model.safetensors`` beside ``adapter_config.json``; :func:`save_adapter` adds
 the SAP² configuration and the processor so that :func:`load_adapter` can rebuild the
 model from the base folder. :func:`export_merged` writes a plain model folder.
@@ -20,6 +22,7 @@ from sap2.model.loading import load_sap2_model, one_line, sap2_config_from, save
 from sap2.model.modeling_sap2 import Sap2ForConditionalGeneration
 
 LORA_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+PROJECTOR_TRAINING = ("full", "lora")
 
 
 def lora_config(
@@ -28,21 +31,28 @@ def lora_config(
     alpha: int = 32,
     dropout: float = 0.05,
     train_audio_encoder: bool = False,
+    projector: str = "full",
 ) -> LoraConfig:
-    """The peft configuration of SAP² training (rank 8 in the paper)."""
+    """The peft configuration of SAP² training (rank 8 in the paper); ``projector``:
+    ``full`` trains the multi-modal projector whole, ``lora`` puts LoRA on it."""
     start, end = model.config.context_start_token_id, model.config.context_end_token_id
     if start is None or end is None:
         raise ValueError("add the context tokens first (sap2.model.processor.add_context_tokens)")
-    modules_to_save = ["multi_modal_projector"]
+    if projector not in PROJECTOR_TRAINING:
+        raise ValueError(f"projector must be one of {PROJECTOR_TRAINING}, got {projector!r}")
+    modules_to_save = ["multi_modal_projector"] if projector == "full" else []
     if train_audio_encoder:
         modules_to_save.append("audio_tower")
+    # Only the language model: the audio encoder has q/k/v projections too.
+    targets = r".*language_model\..*\.(" + "|".join(LORA_TARGET_MODULES) + r")"
+    if projector == "lora":
+        targets = rf"({targets}|.*multi_modal_projector\.linear)"
     return LoraConfig(
         r=rank,
         lora_alpha=alpha,
         lora_dropout=dropout,
-        # Only the language model: the audio encoder has q/k/v projections too.
-        target_modules=r".*language_model\..*\.(" + "|".join(LORA_TARGET_MODULES) + r")",
-        modules_to_save=modules_to_save,
+        target_modules=targets,
+        modules_to_save=modules_to_save or None,
         trainable_token_indices={"embed_tokens": [start, end]},
         task_type="CAUSAL_LM",
     )

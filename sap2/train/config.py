@@ -67,6 +67,7 @@ class TrainConfig:
     lora_alpha: int = _option(32, positive_int)
     lora_dropout: float = _probability(0.05)
     train_audio_encoder: bool = False
+    projector: str = _option("full", _choice("full", "lora"))  # lora: as the authors' run
     # Auxiliary CTC loss on the audio features (0: none; for encoders trained from scratch)
     ctc_weight: float = _option(0.0, _ctc_weight)
     # Tasks (proportions, normalised) and context
