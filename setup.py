@@ -33,6 +33,7 @@ setup(
         "matplotlib>=3.8,<4",
         "pyyaml>=6.0",
         "tensorboard>=2.14",
+        "gguf>=0.17,<0.20",  # transformers reads GGUF language models with it
     ],
     extras_require={"dev": ["pytest>=8", "ruff>=0.6"]},
     entry_points={
