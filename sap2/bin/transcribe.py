@@ -7,6 +7,8 @@ icefall's --context-file format) the two-stage SAP² decoding runs: the keywords
 are selected first, then the audio is transcribed with them. Prints ``FILE<TAB>TEXT``,
 one line per file; a file that cannot be read, or is too long or too short for the
 encoder, gets one error line on stderr and the exit status is 1 after the others are done.
+An output that is no transcript (cut at --max-new-tokens, or of another task's shape)
+prints an empty text and a warning saying why.
 
 Usage:
   sap2-transcribe --model /data/Qwen2-Audio-7B-Instruct --adapter exp/sap2/final \\
@@ -98,6 +100,9 @@ def transcribe(args: argparse.Namespace) -> int:
             failed += 1
             continue
         result = decoder.decode([audio], [keywords])[0]
+        if result.get("problems"):  # the transcript is then left empty
+            problems = "; ".join(result["problems"])
+            print(f"sap2-transcribe: warning: {path}: {problems}", file=sys.stderr)
         print(f"{path}\t{result['hyp']}", flush=True)
     return 1 if failed else 0
 
