@@ -45,6 +45,7 @@ setup(
             "sap2-swift-json=sap2.bin.swift_json:main",
             "sap2-train=sap2.bin.train:main",
             "sap2-decode=sap2.bin.decode:main",
+            "sap2-whisper-decode=sap2.bin.whisper_decode:main",
             "sap2-transcribe=sap2.bin.transcribe:main",
         ]
     },

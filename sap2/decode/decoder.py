@@ -255,7 +255,9 @@ def decode_cuts(
     decoder: Decoder, cuts: CutSet, out_dir: str | Path, options_record: dict | None = None
 ) -> dict:
     """Decode every cut not yet in ``out_dir/hyp.jsonl``; write the outputs; return the
-    statistics of the folder (all runs).
+    statistics of the folder (all runs). ``decoder``: a :class:`Decoder`, or one with its
+    interface (``options``, ``processor``, ``decode``) such as
+    :class:`sap2.decode.whisper_baseline.WhisperDecoder`.
 
     ``options_record``: what produced the folder (:func:`sap2.decode.outputs.check_options`;
     default: the decoding options); a folder decoded otherwise is refused.
