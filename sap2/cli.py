@@ -76,20 +76,57 @@ def setup_logging(verbose: bool = False) -> None:
     )
 
 
+def parse_with_config(
+    parser: argparse.ArgumentParser, cmd: Sequence[str] | None = None
+) -> argparse.Namespace:
+    """Parse ``cmd``, the options of a ``--config`` YAML file (names as the options',
+    ``-`` or ``_``) first and the command line over them. Each YAML value goes through
+    its option's ``type`` and ``choices``; an unknown name or a bad value raises
+    :class:`InputError` naming the file and the key. ``parser`` needs a ``--config``."""
+    from sap2.fileio import read_yaml_mapping
+
+    first, _ = parser.parse_known_args(cmd)
+    if getattr(first, "config", None):
+        actions = {a.dest: a for a in parser._actions if a.option_strings}
+        defaults = {}
+        for key, value in read_yaml_mapping(first.config).items():
+            dest = str(key).replace("-", "_")
+            action = actions.get(dest)
+            if action is None or dest in ("config", "help"):
+                raise InputError(f"{first.config}: unknown option '{key}'")
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            try:
+                parsed = action.type(text) if action.type else text
+            except (argparse.ArgumentTypeError, ValueError) as err:
+                raise InputError(f"{first.config}: {key}: {err}") from None
+            if action.choices is not None and parsed not in action.choices:
+                choices = ", ".join(map(str, action.choices))
+                raise InputError(f"{first.config}: {key}: {value!r} is not one of {choices}")
+            defaults[dest] = parsed
+        parser.set_defaults(**defaults)
+    return parser.parse_args(cmd)
+
+
 def run_tool(
     prog: str,
     parser: argparse.ArgumentParser,
     body: Callable[[argparse.Namespace], int | None],
     cmd: Sequence[str] | None = None,
+    config_file: bool = False,
 ) -> int:
-    """Parse ``cmd`` (default: ``sys.argv[1:]``) and run ``body``.
+    """Parse ``cmd`` (default: ``sys.argv[1:]``; with ``config_file``, through
+    :func:`parse_with_config`) and run ``body``.
 
     An :class:`InputError` is printed as ``PROG: error: MESSAGE`` and gives exit status 1;
     usage errors exit with status 2 through argparse. Output piped into a reader that
     stops early (``| head``) ends the tool quietly with status 1, as Python's docs advise.
     Returns the exit status.
     """
-    args = parser.parse_args(cmd)
+    try:
+        args = parse_with_config(parser, cmd) if config_file else parser.parse_args(cmd)
+    except InputError as err:  # a bad --config file
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 1
     setup_logging(getattr(args, "verbose", False))
     try:
         return body(args) or 0

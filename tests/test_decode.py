@@ -321,3 +321,26 @@ def test_a_multitask_answer_to_a_transcription_prompt_is_not_scored(tiny_model_d
         "hyp": "", "outputs": [answer],
         "problems": ["transcribe_context: multitask answer to a transcription prompt"],
     }  # fmt: skip
+
+
+def test_a_decoding_condition_file_sets_the_options_and_the_command_line_wins(
+    tiny_model_dir, test_cuts, tmp_path, capsys
+):
+    condition = tmp_path / "two_stage_w1.yaml"
+    condition.write_text("mode: two_stage\nsap-window-size: 1\nempty_keywords: span\n"
+                         "max_new_tokens: 5\nrepetition_penalty: 1.2\n")  # fmt: skip
+    assert run_decode(tiny_model_dir, test_cuts, tmp_path / "a", "--config", str(condition)) == 0
+    options = json.loads((tmp_path / "a" / "decode_options.json").read_text())
+    # run_decode passes --max-new-tokens 6 on the command line: it wins over the file's 5.
+    assert (options["mode"], options["sap_window_size"], options["empty_keywords"],
+            options["max_new_tokens"], options["repetition_penalty"]) == (
+        "two_stage", 1, "span", 6, 1.2)  # fmt: skip
+    for text, message in (("num_beams: 0\n", "num_beams: expected an integer > 0, got 0"),
+                          ("mode: fast\n", "mode: 'fast' is not one of two_stage"),
+                          ("beams: 2\n", "unknown option 'beams'")):  # fmt: skip
+        condition.write_text(text)
+        assert (
+            run_decode(tiny_model_dir, test_cuts, tmp_path / "b", "--config", str(condition)) == 1
+        )
+        assert f"{condition}: {message}" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()

@@ -9,6 +9,9 @@ while one is writing to OUT_DIR (a lock). With --merge, concatenates the outputs
 split jobs instead.
 
 Usage:
+  sap2-decode --config conf/decode/two_stage_w2.yaml --model-dir /data/Qwen2-Audio-7B-Instruct \\
+      --adapter exp/sap2/final --cuts data/cuts/test.jsonl.gz \\
+      --out-dir exp/sap2/decode_two_stage_w2/test
   sap2-decode --model-dir /data/Qwen2-Audio-7B-Instruct --adapter exp/sap2/final \\
       --cuts data/cuts/test.jsonl.gz --mode two_stage --context-field context \\
       --out-dir exp/sap2/decode_two_stage/test
@@ -36,6 +39,10 @@ logger = logging.getLogger("sap2-decode")
 
 def get_parser() -> argparse.ArgumentParser:
     parser = doc_parser("sap2-decode", __doc__)
+    parser.add_argument(
+        "--config", help="YAML of these options (a decoding condition, conf/decode/<tag>.yaml); "
+        "the command line wins",
+    )  # fmt: skip
     parser.add_argument("--model-dir", help="base model folder (or a merged SAP² folder)")
     parser.add_argument("--adapter", help="LoRA adapter folder from sap2-train (EXP/final)")
     parser.add_argument("--cuts", help="lhotse cuts manifest to decode")
@@ -144,7 +151,7 @@ def decode_to_folder(args: argparse.Namespace) -> int:
 
 def main(cmd: Sequence[str] | None = None) -> int:
     """Entry point of ``sap2-decode`` and ``python -m sap2.bin.decode``."""
-    return run_tool("sap2-decode", get_parser(), decode, cmd)
+    return run_tool("sap2-decode", get_parser(), decode, cmd, config_file=True)
 
 
 if __name__ == "__main__":

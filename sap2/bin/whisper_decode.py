@@ -26,6 +26,7 @@ logger = logging.getLogger("sap2-whisper-decode")
 
 def get_parser() -> argparse.ArgumentParser:
     parser = doc_parser("sap2-whisper-decode", __doc__)
+    parser.add_argument("--config", help="YAML of these options; the command line wins")
     parser.add_argument("--model-dir", required=True, help="transformers Whisper folder")
     parser.add_argument("--cuts", required=True, help="lhotse cuts manifest to decode")
     parser.add_argument(
@@ -82,7 +83,7 @@ def decode(args: argparse.Namespace) -> int:
 
 def main(cmd: Sequence[str] | None = None) -> int:
     """Entry point of ``sap2-whisper-decode``."""
-    return run_tool("sap2-whisper-decode", get_parser(), decode, cmd)
+    return run_tool("sap2-whisper-decode", get_parser(), decode, cmd, config_file=True)
 
 
 if __name__ == "__main__":
