@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import REPO
 from lhotse import CutSet
 from safetensors.torch import load_file
@@ -292,3 +293,26 @@ def test_two_cpu_processes_with_gloo(tiny_model_dir, train_cuts, tmp_path):
     assert (checkpoint / "rank0_sampler_state.pt").is_file()
     assert (checkpoint / "rank1_sampler_state.pt").is_file()
     assert (exp / "final" / "adapter_model.safetensors").is_file()
+
+
+def test_projector_alignment_steps_train_the_projector_alone(tiny_model_dir, train_cuts, tmp_path):
+    exp = tmp_path / "align"
+    cmd = [
+        sys.executable, "-m", "sap2.bin.train", "--model-dir", str(tiny_model_dir),
+        "--train-cuts", str(train_cuts), "--exp-dir", str(exp), "--max-steps", "3",
+        "--max-duration", "2.5", "--num-buckets", "2", "--save-steps", "1",
+        "--save-total-limit", "3", "--num-workers", "0", "--lora-dropout", "0",
+        "--align-projector-steps", "2", "--learning-rate", "1e-2",
+    ]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    weights = [load_file(exp / f"checkpoint-{s}" / "adapter_model.safetensors") for s in (1, 2, 3)]
+    lora = [k for k in weights[0] if "lora_" in k and "language_model" in k]
+    projector = [k for k in weights[0] if "multi_modal_projector" in k]
+    assert lora and projector
+
+    def moved(keys, a, b):
+        return any(not torch.equal(weights[a][k], weights[b][k]) for k in keys)
+
+    assert moved(projector, 0, 1) and not moved(lora, 0, 1)  # steps 1-2: CTC, no LLM
+    assert moved(lora, 1, 2)  # step 3: the LLM loss

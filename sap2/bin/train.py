@@ -81,7 +81,8 @@ def training_arguments(config: TrainConfig, max_steps: int):
         use_cpu=not cuda,
         # torchrun on CPUs (tests, debugging) needs gloo; GPUs use NCCL.
         ddp_backend="gloo" if not cuda and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
-        ddp_find_unused_parameters=False,
+        # the alignment steps leave the LLM's trainable weights without gradients
+        ddp_find_unused_parameters=config.align_projector_steps > 0,
     )
 
 
@@ -133,7 +134,8 @@ def train_in_folder(config: TrainConfig, exp: Path, rank: int) -> int:
         dtype=torch.bfloat16 if torch.cuda.is_available() and config.bf16 != "false" else None,
     )  # fmt: skip
     model.config.use_cache = False
-    if config.ctc_weight > 0:
+    ctc = config.ctc_weight > 0 or config.align_projector_steps > 0
+    if ctc:
         model.config.ctc_weight = config.ctc_weight
         model.config.ctc_blank_token_id = processor.tokenizer.pad_token_id
     if config.lora_rank > 0:
@@ -156,13 +158,14 @@ def train_in_folder(config: TrainConfig, exp: Path, rank: int) -> int:
             processor,
             examples,
             with_targets=True,
-            with_ctc_labels=config.ctc_weight > 0,
+            with_ctc_labels=ctc,
         ),
         max_duration=config.max_duration,
         num_buckets=config.num_buckets,
         num_workers=config.num_workers,
         batch_log=exp / "batches.txt" if config.log_batches else None,
         window_sizes=config.window_sizes(),
+        align_projector_steps=config.align_projector_steps,
     )
     last = last_complete_checkpoint(exp, world_size, remove_incomplete=rank == 0)
     if last is not None:

@@ -70,6 +70,8 @@ class TrainConfig:
     projector: str = _option("full", _choice("full", "lora"))  # lora: as the authors' run
     # Auxiliary CTC loss on the audio features (0: none; for encoders trained from scratch)
     ctc_weight: float = _option(0.0, _ctc_weight)
+    # The first N steps train the projector with that CTC loss alone, the LLM not run
+    align_projector_steps: int = _count(0)
     # Tasks (proportions, normalised) and context
     task_transcribe: float = _weight(0.1)
     task_transcribe_context: float = _weight(0.4)

@@ -34,6 +34,7 @@ from transformers import Trainer, TrainerCallback
 from sap2.data.dataset import Sap2Dataset, drop_unfit_cuts
 from sap2.errors import InputError
 from sap2.fileio import atomic_output
+from sap2.model.modeling_sap2 import audio_ctc_loss
 from sap2.model.pooling import SpeechAttentionPooling
 from sap2.model.processor import SAMPLING_RATE, min_audio_samples
 
@@ -140,6 +141,10 @@ class Sap2Trainer(Trainer):
       max_duration, num_buckets, num_workers: of the sampler / loader.
       batch_log: file to append the cut ids of every optimisation step to (optional).
       window_sizes: SAP window sizes to draw one from per step (empty: the model's own).
+      align_projector_steps: the first N optimisation steps train with the CTC loss of
+        the projected audio features alone (:meth:`projector_ctc_loss`), the language
+        model not run: the projector learns to map speech into the LLM's embedding space
+        cheaply before the LLM loss takes over (the batches need ``ctc_labels``).
       Other arguments go to ``transformers.Trainer``.
     """
 
@@ -153,9 +158,11 @@ class Sap2Trainer(Trainer):
         num_workers: int,
         batch_log: Path | None = None,
         window_sizes: Sequence[int] = (),
+        align_projector_steps: int = 0,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.align_projector_steps = align_projector_steps
         window = float(dataset.processor.feature_extractor.chunk_length)
         shortest = min_audio_samples(dataset.processor) / SAMPLING_RATE
         self.train_cuts = drop_unfit_cuts(train_cuts, window, shortest)
@@ -198,6 +205,25 @@ class Sap2Trainer(Trainer):
             for pooling in self.poolings:
                 pooling.window_size = size
         return super().training_step(model, inputs, num_items_in_batch)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.state.global_step < self.align_projector_steps:
+            return self.projector_ctc_loss(model, inputs)
+        return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+
+    def projector_ctc_loss(self, model, inputs: dict) -> torch.Tensor:
+        """CTC loss of the audio features through the LM head (for tied embeddings: the
+        projector output times the embedding matrix), against the transcripts."""
+        sap2 = self.accelerator.unwrap_model(model)
+        sap2 = sap2.get_base_model() if hasattr(sap2, "get_base_model") else sap2
+        if "ctc_labels" not in inputs:
+            raise ValueError("align_projector_steps needs batches with ctc_labels")
+        features, lengths = sap2.encode_audio(
+            inputs["input_features"], inputs["feature_attention_mask"]
+        )
+        return audio_ctc_loss(
+            sap2.lm_head(features), lengths, inputs["ctc_labels"], sap2.config.ctc_blank_token_id
+        )
 
 
 def steps_for_epochs(num_epochs: float, batches_per_epoch: int, accumulation: int) -> int:
