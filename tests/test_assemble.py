@@ -2,6 +2,8 @@
 with the toolkit's own code, with the parts' weights unchanged."""
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +45,9 @@ def parts(tmp_path_factory):
     return root, whisper.eval(), llama.eval()
 
 
-def test_an_assembled_model_loads_decodes_and_keeps_the_parts(parts, tmp_path):
+def test_an_assembled_model_loads_decodes_and_keeps_the_parts(
+    parts, tmp_path, slidespeech_test_cuts
+):
     from sap2.decode.decoder import DecodeOptions, Decoder
     from sap2.model.loading import load_sap2_model
 
@@ -67,6 +71,14 @@ def test_an_assembled_model_loads_decodes_and_keeps_the_parts(parts, tmp_path):
     )
     [result] = decoder.decode([audio], [["lattice", "kaldi"]])
     assert isinstance(result["hyp"], str) and result["new_tokens"] > 0
+    # sap2-train takes it as it is (LoRA on the llama, projector alignment first).
+    train = [sys.executable, "-m", "sap2.bin.train", "--model-dir", str(out), "--train-cuts",
+             str(slidespeech_test_cuts), "--exp-dir", str(tmp_path / "exp"), "--max-steps", "2",
+             "--max-duration", "2.5", "--num-buckets", "2", "--num-workers", "0",
+             "--align-projector-steps", "1"]  # fmt: skip
+    run = subprocess.run(train, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (tmp_path / "exp" / "final" / "adapter_model.safetensors").is_file()
 
 
 def test_a_window_longer_than_whispers_is_refused(parts, tmp_path):
@@ -96,6 +108,7 @@ def test_the_packaged_parts_assemble_into_a_pretrained_speech_llm(tmp_path):
     model, processor = load_sap2_model(out)
     assert model.config.text_config.model_type == "llama"
     assert model.config.audio_config.max_source_positions == 200
+    assert "quantization_config" not in (out / "config.json").read_text()  # trainable
     # The language model is the pretrained one: it knows a fact a random one would not.
     tokenizer = processor.tokenizer
     ids = tokenizer("The capital of France is", return_tensors="pt").input_ids

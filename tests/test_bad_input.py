@@ -146,7 +146,7 @@ CASES = [
                             ("--max-duration", "0"), ("--sap-window-size", "0"))],
     *[Case(f"train {option} {value}", "train", f"{TRAIN} {option} {value}", 2,
            f"argument {option}: expected")
-      for option, value in (("--num-buckets", "0"), ("--gradient-accumulation-steps", "0"),
+      for option, value in (("--num-buckets", "1"), ("--gradient-accumulation-steps", "0"),
                             ("--learning-rate", "-1"), ("--lora-rank", "-1"),
                             ("--warmup-ratio", "2"), ("--max-duration", "0"))],
     Case("train YAML value of the wrong type", "train", f"{TRAIN} --config train.yaml", 1,

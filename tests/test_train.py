@@ -67,7 +67,7 @@ def test_config_yaml_then_command_line(tmp_path):
         ("lora-rank", "-1", "an integer >= 0"),
         ("warmup-ratio", "2", r"a number in \[0, 1\]"),
         ("gradient-accumulation-steps", "0", "an integer > 0"),
-        ("num-buckets", "0", "an integer > 0"),
+        ("num-buckets", "1", "an integer >= 2"),
         ("bf16", "maybe", "one of auto, true, false"),
     ],
 )

@@ -75,6 +75,7 @@ def assemble_speech_llm(
     ends = ["<|im_end|>", *(["<|endoftext|>"] if "<|endoftext|>" in tokenizer.get_vocab() else [])]
     end_ids = [tokenizer.convert_tokens_to_ids(t) for t in ends]
     text_config = lm.config.to_dict()
+    text_config.pop("quantization_config", None)  # GGUF weights are de-quantised: trainable
     text_config.update(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
                        eos_token_id=end_ids[0])  # fmt: skip
     config = Qwen2AudioConfig(

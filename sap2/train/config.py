@@ -48,6 +48,7 @@ _weight = functools.partial(_option, parse=nonnegative_float)
 _probability = functools.partial(_option, parse=fraction)
 _count = functools.partial(_option, parse=nonnegative_int)
 _ctc_weight = number_type(float, lambda x: 0 <= x < 1, "a number in [0, 1)")
+_two_or_more = number_type(int, lambda n: n >= 2, "an integer >= 2")
 
 
 @dataclass
@@ -91,7 +92,7 @@ class TrainConfig:
     num_epochs: float = _option(1.0, positive_float)
     max_steps: int = _count(0)  # > 0 overrides num_epochs
     max_duration: float = _option(200.0, positive_float)  # seconds of audio per batch, device
-    num_buckets: int = _option(10, positive_int)
+    num_buckets: int = _option(10, _two_or_more)  # lhotse's bucketing needs 2
     gradient_accumulation_steps: int = _option(1, positive_int)
     learning_rate: float = _option(1e-4, positive_float)
     warmup_ratio: float = _probability(0.03)
