@@ -344,3 +344,20 @@ def test_a_decoding_condition_file_sets_the_options_and_the_command_line_wins(
         )
         assert f"{condition}: {message}" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
+
+
+def test_the_automatic_token_budget_holds_a_whole_multitask_answer(tiny_model_dir):
+    from sap2.decode.decoder import DecodeOptions, Decoder
+    from sap2.model.processor import Example, load_processor
+    from sap2.model.prompts import Task, target_text
+
+    processor = load_processor(tiny_model_dir)
+    decoder = Decoder(None, processor, DecodeOptions("multitask"))
+    context = [f"term{i}" for i in range(30)]
+    seconds = 3
+    transcript = " ".join(["speech"] * (4 * seconds))  # fast speech: 4 words a second
+    # The longest answer: every context word selected, then the transcript.
+    answer = target_text(Task.MULTITASK, transcript, context)
+    example = Example(np.zeros(16000 * seconds, np.float32), Task.MULTITASK, context)
+    tokens = len(processor.tokenizer(answer, add_special_tokens=False)["input_ids"])
+    assert decoder.budget([example]) >= tokens + 1  # and the end token

@@ -64,7 +64,8 @@ def get_parser() -> argparse.ArgumentParser:
         type=token_budget,
         default="auto",
         help="most tokens a pass generates; auto: 8 per second of audio (+ the context's "
-        "tokens where the answer lists keywords) + 16; an output cut there is marked, not scored",
+        "tokens and a separator per word where the answer lists keywords) + 24; an output "
+        "cut there is marked, not scored",
     )
     parser.add_argument(
         "--repetition-penalty",

@@ -51,9 +51,10 @@ MODES = ("two_stage", "multitask", "full_context", "no_context")
 
 
 #: Tokens a transcription may need per second of speech (fast speech is ~4 words/s,
-#: ~1.5 tokens a word), and a margin for the end token and a keyword prompt's answer.
+#: ~1.5 tokens a word), and a margin for the end token and the multitask answer's
+#: ``Selected keywords are:`` and ``Transcription:``.
 TOKENS_PER_SECOND = 8
-TOKEN_MARGIN = 16
+TOKEN_MARGIN = 24
 
 
 @dataclass
@@ -131,7 +132,7 @@ class Decoder:
     def budget(self, examples: list[Example]) -> int:
         """``max_new_tokens`` of a pass: the option, else enough for the longest audio's
         transcript (:data:`TOKENS_PER_SECOND`) plus, where the answer lists keywords, all
-        of the context's tokens."""
+        of the context's tokens and a separator after each word."""
         if self.options.max_new_tokens is not None:
             return self.options.max_new_tokens
         need = 0
@@ -140,7 +141,7 @@ class Decoder:
             keywords = 0
             if ex.task in (Task.PRUNE, Task.MULTITASK):
                 context = self.processor.tokenizer(" ".join(ex.context), add_special_tokens=False)
-                keywords = len(context["input_ids"])
+                keywords = len(context["input_ids"]) + len(ex.context)
             need = max(need, keywords + (speech if ex.task is not Task.PRUNE else 0))
         return need + TOKEN_MARGIN
 
