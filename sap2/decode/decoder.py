@@ -16,7 +16,6 @@ see :mod:`sap2.decode.outputs`. Every cut is checked before the first batch: a m
 context field or audio too short for the encoder fails the run with nothing written.
 """
 
-import dataclasses
 import logging
 import math
 import time
@@ -36,6 +35,7 @@ from sap2.decode.keyword_constraint import KeywordConstraint
 from sap2.decode.outputs import (
     check_options,
     jsonl_text,
+    options_record,
     read_done,
     record_options,
     write_outputs,
@@ -96,12 +96,8 @@ class DecodeOptions:
             raise InputError(f"empty_keywords must be one of {', '.join(EMPTY_KEYWORDS)}")
 
     def record(self) -> dict:
-        """The options that change results (all but ``max_duration``, which only batches)."""
-        record = dataclasses.asdict(self)
-        del record["max_duration"]
-        if self.mode == "no_context":
-            record["context_field"] = None
-        return record
+        """The options that change results (:func:`sap2.decode.outputs.options_record`)."""
+        return options_record(self)
 
 
 @dataclass

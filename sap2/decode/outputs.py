@@ -12,6 +12,7 @@
 Kept apart from the decoder so that merging (``sap2-decode --merge``) imports no model code.
 """
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -87,6 +88,17 @@ def check_options(out_dir: Path, options: dict) -> None:
             f"{out_dir}: has hyp.jsonl but no {OPTIONS_FILE}, so its options are unknown; "
             "use another --out-dir"
         )
+
+
+def options_record(options) -> dict:
+    """The fields of a decoding options dataclass that change results, for
+    ``decode_options.json``: all but ``max_duration`` (which only batches), and no
+    ``context_field`` where the mode reads no context."""
+    record = dataclasses.asdict(options)
+    del record["max_duration"]
+    if record.get("mode") == "no_context":
+        record["context_field"] = None
+    return record
 
 
 def record_options(out_dir: Path, options: dict) -> None:

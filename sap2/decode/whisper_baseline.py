@@ -9,12 +9,12 @@ people bias Whisper).
 output cut at the token budget is marked and left empty, as ``sap2-decode`` does.
 """
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from sap2.decode.outputs import options_record
 from sap2.errors import InputError
 from sap2.model.processor import SAMPLING_RATE
 
@@ -49,12 +49,8 @@ class WhisperOptions:
             raise InputError("mode prompt needs a context field (--context-field)")
 
     def record(self) -> dict:
-        """The options that change results (all but ``max_duration``)."""
-        record = dataclasses.asdict(self)
-        del record["max_duration"]
-        if self.mode == "no_context":
-            record["context_field"] = None
-        return record
+        """The options that change results (:func:`sap2.decode.outputs.options_record`)."""
+        return options_record(self)
 
 
 class WhisperDecoder:
