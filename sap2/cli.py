@@ -76,6 +76,17 @@ def setup_logging(verbose: bool = False) -> None:
     )
 
 
+def parse_yaml_value(path: str, key: str, value: object, parse: Callable[[str], object]):
+    """A YAML option value through its argparse ``type`` (booleans as ``true``/``false``,
+    null as ``""``), as if given on the command line; a bad one raises
+    :class:`InputError` naming the file and the key."""
+    text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    try:
+        return parse(text)
+    except (argparse.ArgumentTypeError, ValueError) as err:
+        raise InputError(f"{path}: {key}: {err}") from None
+
+
 def parse_with_config(
     parser: argparse.ArgumentParser, cmd: Sequence[str] | None = None
 ) -> argparse.Namespace:
@@ -94,11 +105,7 @@ def parse_with_config(
             action = actions.get(dest)
             if action is None or dest in ("config", "help"):
                 raise InputError(f"{first.config}: unknown option '{key}'")
-            text = str(value).lower() if isinstance(value, bool) else str(value)
-            try:
-                parsed = action.type(text) if action.type else text
-            except (argparse.ArgumentTypeError, ValueError) as err:
-                raise InputError(f"{first.config}: {key}: {err}") from None
+            parsed = parse_yaml_value(first.config, key, value, action.type or str)
             if action.choices is not None and parsed not in action.choices:
                 choices = ", ".join(map(str, action.choices))
                 raise InputError(f"{first.config}: {key}: {value!r} is not one of {choices}")

@@ -18,6 +18,7 @@ from sap2.cli import (
     nonnegative_float,
     nonnegative_int,
     number_type,
+    parse_yaml_value,
     positive_float,
     positive_int,
     str2bool,
@@ -172,14 +173,10 @@ def read_config_file(path: str | Path) -> dict:
     unknown = sorted(set(loaded) - set(fields))
     if unknown:
         raise InputError(f"{path}: unknown keys {', '.join(unknown)}")
-    values = {}
-    for name, value in loaded.items():
-        text = str(value).lower() if isinstance(value, bool) else str(value)
-        try:
-            values[name] = _field_parser(fields[name])(text if value is not None else "")
-        except (argparse.ArgumentTypeError, ValueError) as err:
-            raise InputError(f"{path}: {name}: {err}") from None
-    return values
+    return {
+        name: parse_yaml_value(path, name, value, _field_parser(fields[name]))
+        for name, value in loaded.items()
+    }
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
