@@ -47,6 +47,9 @@ setup(
             "sap2-decode=sap2.bin.decode:main",
             "sap2-whisper-decode=sap2.bin.whisper_decode:main",
             "sap2-transcribe=sap2.bin.transcribe:main",
+            "sap2-convert-whisper=sap2.bin.convert_whisper:main",
+            "sap2-assemble=sap2.bin.assemble:main",
+            "sap2-show-results=sap2.bin.show_results:main",
         ]
     },
 )

@@ -39,6 +39,7 @@ from random import Random
 import numpy as np
 import torch
 
+from sap2.data.invented_words import invented_words
 from sap2.model.loading import sap2_config_from
 from sap2.model.lora import apply_lora
 from sap2.model.modeling_sap2 import Sap2ForConditionalGeneration
@@ -46,7 +47,6 @@ from sap2.model.processor import Example, add_context_tokens, encode_batch, load
 from sap2.model.prompts import Task
 from sap2.model.tiny import build_tiny_qwen2_audio
 from sap2.train.config import TrainConfig
-from sap2.train.renaming import invented_words
 
 WINDOWS = (1, 2, 4)
 # Qwen2-Audio-7B-Instruct's config.json; "small" keeps the layout at CPU size.

@@ -75,7 +75,7 @@ def recipe_copy(tmp_path: Path, name: str) -> Path:
     that run.sh writes data/ under tmp_path."""
     root = tmp_path / "root"
     (root / "egs" / name).mkdir(parents=True)
-    for shared in ("path.sh", "utils"):
+    for shared in ("path.sh", "utils", "requirements-models.txt"):
         (root / shared).symlink_to(REPO / shared)
     if name != "slidespeech":  # other recipes use its scoring hook
         (root / "egs" / "slidespeech").symlink_to(REPO / "egs" / "slidespeech")

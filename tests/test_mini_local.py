@@ -1,26 +1,16 @@
-"""The mini recipe's own scripts: corpus term spellings and the text pretraining data."""
+"""The mini recipe's own scripts: the corpus's term spellings, the targets' verdicts."""
 
+import json
 import random
 import re
 
 import pytest
-import torch
 from conftest import load_script
-from lhotse import SupervisionSegment
-from lhotse.testing.dummies import dummy_cut
-
-from sap2.model.processor import load_processor
-from sap2.model.prompts import Task
 
 
 @pytest.fixture(scope="module")
 def make_corpus():
     return load_script("egs/mini_slidespeech/local/make_corpus.py")
-
-
-@pytest.fixture(scope="module")
-def pretrain_lm():
-    return load_script("egs/mini_slidespeech/local/pretrain_lm.py")
 
 
 def undo_respelling(word: str) -> str:
@@ -47,40 +37,37 @@ def test_take_terms_gives_one_spelling_per_family(make_corpus):
     assert make_corpus.take_terms(pool, 3) == ["calo"]  # fewer when the pool runs out
 
 
-def test_text_examples_copy_renamed_terms_only(pretrain_lm):
-    cut = dummy_cut(0, duration=2.0)
-    cut.supervisions = [SupervisionSegment("s", cut.recording_id, 0, 2.0, text="we use lanos here")]
-    cut.custom = {"context": ["lanos", "and", "bimun", "|"], "ocr_keywords": ["LANOS", "BIMUN"]}
-    rng = random.Random(3)
-    targets, contexts = set(), set()
-    for _ in range(60):
-        task, context, target = pretrain_lm.text_example(cut, rng)
-        assert task is Task.PRUNE
-        assert not {"lanos", "bimun", "we", "use"} & set(context + target.split())
-        assert len(context) in (2, 4)  # the slide context renamed, or its two terms
-        if len(context) == 4:
-            assert context[1:] == ["and", context[2], "|"]
-        names = [context[0], context[2]] if len(context) == 4 else context
-        picked = target.split()
-        assert picked and set(picked) <= set(names)
-        assert picked == sorted(picked, key=context.index)  # in context order
-        targets.add(target)
-        contexts.add(len(context))
-    assert len(targets) > 40 and contexts == {2, 4}  # fresh names, both kinds of context
+def write_score(folder, condition, b_wer, u_wer, pruning=None, peak=1.0):
+    scoring = folder / f"decode_{condition}" / "test" / "scoring"
+    scoring.mkdir(parents=True)
+    summary = {"b_wer": {"error_rate": b_wer}, "u_wer": {"error_rate": u_wer}}
+    if pruning:
+        summary["pruning"] = dict(zip(("recall", "precision"), pruning, strict=True))
+    (scoring / "wer.json").write_text(json.dumps(summary))
+    (scoring.parent / "decode_stats.json").write_text(json.dumps({"peak_memory_gb": peak}))
 
 
-def test_copied_later_pieces_scores_word_continuations_only(pretrain_lm):
-    later = torch.tensor([False, True, True, False])  # pieces 1 and 2 continue a word
-    labels = torch.tensor([[-100, 0, 1, 2, 3]])
-    predicted = [0, 1, 0, 3]  # position t predicts labels[t + 1]: right, right, wrong, right
-    logits = torch.nn.functional.one_hot(torch.tensor([predicted + [0]]), 4).float()
-    assert pretrain_lm.copied_later_pieces(logits, labels, later) == (1, 2)
-
-
-def test_continuation_pieces_are_the_word_inner_pieces(pretrain_lm, tiny_model_dir):
-    tokenizer = load_processor(tiny_model_dir).tokenizer
-    later = pretrain_lm.continuation_pieces(tokenizer)
-    assert later.shape == (len(tokenizer),)
-    ids = tokenizer("zorbaxil", add_special_tokens=False)["input_ids"]
-    assert len(ids) > 1 and [bool(later[i]) for i in ids] == [False] + [True] * (len(ids) - 1)
-    assert not later[tokenizer.convert_tokens_to_ids("<|im_end|>")]
+def test_targets_are_judged_from_the_run(tmp_path):
+    targets = load_script("egs/mini_slidespeech/local/targets.py")
+    exp, whisper = tmp_path / "sap2", tmp_path / "whisper"
+    write_score(exp, "no_context", b_wer=80.0, u_wer=2.0)
+    write_score(exp, "two_stage_speech_w2", b_wer=40.0, u_wer=3.5, pruning=(90.0, 60.0))
+    write_score(whisper, "prompt_keywords", b_wer=50.0, u_wer=4.0, peak=6.5)
+    (exp / "train_stats.json").write_text(json.dumps({"peak_memory_gb": 5.0}))
+    out = tmp_path / "targets.md"
+    args = ["--exp-dir", str(exp), "--whisper-dir", str(whisper), "--out", str(out),
+            "--elapsed-seconds", "1200", "--stages", "0-30"]  # fmt: skip
+    assert targets.main(args) == 0
+    rows = {line.split(" | ")[1]: line for line in out.read_text().splitlines()[6:]}
+    assert len(rows) == 7
+    verdicts = [line.rstrip(" |").rsplit("| ", 1)[1] for line in rows.values()]
+    # 50 % below no context: met; 20 % below Whisper: not; recall 90 met, precision 60 not;
+    # U-WER +1.5 points: not; 20 min: met; 6.5 GB (a Whisper decode): not.
+    assert verdicts == ["met", "**not met**", "met", "**not met**", "**not met**", "met",
+                        "**not met**"]  # fmt: skip
+    assert "40.00 against 80.00: 50.00 % lower" in out.read_text()
+    args[-1] = "20-30"
+    assert targets.main(args) == 0
+    assert "not measured: this run ran stages 20-30" in out.read_text()
+    (exp / "decode_no_context" / "test" / "scoring" / "wer.json").unlink()
+    assert targets.main(args) == 1  # a missing score: one-line error

@@ -133,58 +133,6 @@ def test_training_examples_mix_tasks_and_drop_context(train_cuts):
     assert make(cut, audio).task == make(cut, audio).task  # deterministic per epoch
 
 
-def changed_examples(train_cuts, args, option, task):
-    """``(cut, plain example, example with option)`` over 20 epochs for the examples of
-    ``task``, after checking that the option leaves every other example as it was and the
-    transcript and keywords of those as they were."""
-    plain = TrainingExamples(parse(*args))
-    changed = TrainingExamples(parse(*args, *option))
-    cuts = CutSet.from_file(train_cuts).to_eager()
-    audio = np.zeros(10, dtype=np.float32)
-    for epoch in range(20):
-        plain.set_epoch(epoch)
-        changed.set_epoch(epoch)
-        for cut in cuts:
-            before, after = plain(cut, audio), changed(cut, audio)
-            if after.task is not task:
-                assert after == before
-                continue
-            assert (after.transcript, after.keywords) == (before.transcript, before.keywords)
-            yield cut, before, after
-
-
-def test_keyword_distractors_add_unsaid_context_words(train_cuts):
-    args = ("--model-dir", "m", "--train-cuts", "c", "--p-no-context", "0", "--p-long-context", "0")
-    option = ("--keyword-distractors", "2")
-    added = []
-    for cut, before, after in changed_examples(train_cuts, args, option, Task.TRANSCRIBE_CONTEXT):
-        shown = list(after.context)
-        extra = [word for word in shown if word not in before.keywords]
-        assert [word for word in shown if word in before.keywords] == list(before.keywords)
-        said = set(before.transcript.lower().split())
-        assert len(set(extra)) == len(extra) <= 2
-        assert set(extra) <= set(cut.context) and not {w.lower() for w in extra} & said
-        added.append(len(extra))
-    assert set(added) == {0, 1, 2}
-    with pytest.raises(SystemExit):
-        parse(*args, "--keyword-distractors", "-1")
-
-
-def test_short_prune_context_keeps_the_said_words_and_some_others(train_cuts):
-    args = ("--model-dir", "m", "--train-cuts", "c", "--p-no-context", "0")
-    option = ("--p-short-prune-context", "1")
-    kept = []
-    for _, before, after in changed_examples(train_cuts, args, option, Task.PRUNE):
-        context = list(after.context)
-        assert set(before.keywords) <= set(context) and context
-        positions = [list(before.context).index(word) for word in context]
-        assert positions == sorted(positions)  # a subsequence of the slide context
-        kept.append(len(context) - len(before.keywords))
-    assert min(kept) == 0 and max(kept) > 3 and len(set(kept)) > 3
-    with pytest.raises(SystemExit):
-        parse(*args, "--p-short-prune-context", "1.5")
-
-
 def test_window_size_per_step_is_reproducible_and_uses_every_size():
     draws = [step_window_size([1, 2, 4], seed=7, step=k) for k in range(60)]
     assert draws == [step_window_size([1, 2, 4], seed=7, step=k) for k in range(60)]

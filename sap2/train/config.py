@@ -84,11 +84,6 @@ class TrainConfig:
     rare_word_pool: str = ""  # distractor pool for cuts with 'rare_words' (LibriSpeech)
     min_distractors: int = _count(0)
     max_distractors: int = _count(1000)
-    spelling_families: str = ""  # words that sound alike, respelt per draw (sap2.train.respelling)
-    p_renamed_keywords: float = _probability(0.0)  # transcribe_context: said words renamed
-    p_renamed_prune: float = _probability(0.0)  # prune, multitask: renamed after syllable 1
-    keyword_distractors: int = _count(0)  # transcribe_context: up to N unsaid words added
-    p_short_prune_context: float = _probability(0.0)  # prune: context cut to the said words
     # Optimisation
     num_epochs: float = _option(1.0, positive_float)
     max_steps: int = _count(0)  # > 0 overrides num_epochs

@@ -12,9 +12,7 @@ that sound alike but are spelled differently, one spelling per talk, so that in 
 too the spelling of a term is on its slide, not in its sound. Deterministic for a seed.
 
 Writes the SlideSpeech layout that ``sap2-prepare slidespeech`` reads:
-``<split>/wav/lecture/<talk>.wav`` and ``<split>/{segments,text,keywords,slides}``, and
-``train/spelling_families`` (one family of same-sounding spellings per line) for the
-respelling augmentation of ``sap2-train --spelling-families``.
+``<split>/wav/lecture/<talk>.wav`` and ``<split>/{segments,text,keywords,slides}``.
 
 Usage:
   python local/make_corpus.py --out download/mini_slidespeech --seed 0
@@ -34,7 +32,7 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-from sap2.train.renaming import invented_words
+from sap2.data.invented_words import invented_words
 
 SR = 16000
 GAP_SECONDS = 0.4
@@ -258,12 +256,10 @@ def main() -> None:
     held_out = invented[:held_out_invented] + real[:HELD_OUT_REAL]
     rng.shuffle(held_out)
     train_terms = [(-1 - n, word) for n, word in enumerate(train_real)]
-    families = []
     for family, word in enumerate(invented[held_out_invented:]):
         if len(train_terms) >= slots:
             break
-        families.append(respellings(rng, word, args.spellings_per_term))
-        train_terms += [(family, s) for s in families[-1]]
+        train_terms += [(family, s) for s in respellings(rng, word, args.spellings_per_term)]
     rng.shuffle(train_terms)
     split_pools = {"dev": held_out[:HELD_OUT_TERMS], "test": held_out[HELD_OUT_TERMS:]}
     talks_per_split = {"train": args.train_talks, "dev": args.dev_talks, "test": args.test_talks}
@@ -281,10 +277,6 @@ def main() -> None:
                                            args.utts_per_slide)  # fmt: skip
             count = write_split(out, split, talks, rng, pool)
             print(f"{split}: {num_talks} talks, {count} utterances")
-    # For sap2-train --spelling-families: every spelling of a family sounds the same.
-    (out / "train" / "spelling_families").write_text(
-        "".join(" ".join(f) + "\n" for f in families if len(f) > 1)
-    )
 
 
 if __name__ == "__main__":
