@@ -29,7 +29,6 @@ lint: install
 
 demo: install
 	cd egs/mini_slidespeech && bash run.sh
-	@cat egs/mini_slidespeech/RESULTS.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info sap2/scoring/_align*.so

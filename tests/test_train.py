@@ -18,10 +18,17 @@ from safetensors.torch import load_file
 
 from sap2.bin.train import get_parser
 from sap2.errors import InputError
+from sap2.model.modeling_sap2 import audio_ctc_loss
+from sap2.model.processor import load_processor
 from sap2.model.prompts import Task
 from sap2.train.config import config_from_args
 from sap2.train.examples import TrainingExamples
-from sap2.train.trainer import step_window_size
+from sap2.train.trainer import (
+    step_window_size,
+    subset_ctc_loss,
+    transcript_tokens,
+    two_phase_cosine,
+)
 
 
 @pytest.fixture
@@ -264,3 +271,34 @@ def test_projector_alignment_steps_train_the_projector_alone(tiny_model_dir, tra
 
     assert moved(projector, 0, 1) and not moved(lora, 0, 1)  # steps 1-2: CTC, no LLM
     assert moved(lora, 1, 2)  # step 3: the LLM loss
+
+
+def test_subset_ctc_loss_is_the_full_ctc_loss_with_other_tokens_excluded():
+    torch.manual_seed(0)
+    head = torch.nn.Linear(8, 50)
+    features, lengths = torch.randn(2, 7, 8), torch.tensor([7, 5])
+    labels = torch.tensor([[3, 9, 9, 20], [41, 3, -100, -100]])
+    tokens, blank = torch.tensor([3, 9, 20, 41, 44]), 0
+    logits = head(features)
+    excluded = torch.ones(50, dtype=torch.bool)
+    excluded[[*tokens.tolist(), blank]] = False
+    full = audio_ctc_loss(logits.masked_fill(excluded, float("-inf")), lengths, labels, blank)
+    subset = subset_ctc_loss(features, lengths, labels, head, tokens, blank)
+    assert torch.allclose(subset, full) and subset.requires_grad
+
+
+def test_transcript_tokens_cover_every_training_transcript(tiny_model_dir, train_cuts):
+    tokenizer = load_processor(tiny_model_dir).tokenizer
+    cuts = CutSet.from_file(train_cuts)
+    tokens = set(transcript_tokens(tokenizer, cuts).tolist())
+    for cut in cuts:
+        ids = tokenizer(cut.supervisions[0].text, add_special_tokens=False)["input_ids"]
+        assert set(ids) <= tokens
+    assert len(tokens) < len(tokenizer)
+
+
+def test_two_phase_schedule_restarts_its_warmup_and_cosine_after_the_alignment():
+    lrs = [two_phase_cosine(10, 30, 0.2, step) for step in range(30)]
+    assert lrs[0] == 0 and lrs[2] == 1 and lrs[9] < 0.05  # warmup 2, cosine to ~0 at 10
+    assert lrs[10] == 0 and lrs[14] == 1 and lrs[29] < 0.01  # warmup 4 of 20, then cosine
+    assert all(a >= b for a, b in zip(lrs[14:], lrs[15:], strict=False))

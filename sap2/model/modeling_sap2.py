@@ -287,6 +287,7 @@ class Sap2ForConditionalGeneration(Qwen2AudioForConditionalGeneration):
         labels: torch.LongTensor | None = None,
         num_items_in_batch: int | torch.Tensor | None = None,
         ctc_labels: torch.LongTensor | None = None,
+        logits_to_keep: int = 0,
         **kwargs,
     ) -> Qwen2AudioCausalLMOutputWithPast:
         """Run the model. With ``input_features``, the batch is packed first
@@ -299,6 +300,8 @@ class Sap2ForConditionalGeneration(Qwen2AudioForConditionalGeneration):
         Trainer passes it, for exact gradient accumulation). With ``config.ctc_weight``
         > 0 and ``ctc_labels`` ((B, L) transcript token ids, -100 padded, one audio per
         item), it is mixed with the CTC loss of the audio features (:func:`audio_ctc_loss`).
+        ``logits_to_keep`` > 0: logits of the last positions only (generation sets 1, so
+        that a prompt's prefill does not project every position onto the vocabulary).
         """
         audio = None
         if inputs_embeds is None and input_features is not None:
@@ -315,7 +318,8 @@ class Sap2ForConditionalGeneration(Qwen2AudioForConditionalGeneration):
             position_ids=position_ids,
             **kwargs,
         )
-        logits = self.lm_head(outputs.last_hidden_state)
+        hidden = outputs.last_hidden_state
+        logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
         loss = None
         if labels is not None:
             loss = causal_lm_loss(logits, labels, num_items_in_batch)

@@ -18,6 +18,7 @@ them, drawn from the seed and the step number (so a resumed run draws the same),
 model serves every window at decoding time (:func:`step_window_size`).
 """
 
+import functools
 import logging
 import math
 import random
@@ -36,7 +37,7 @@ from sap2.errors import InputError
 from sap2.fileio import atomic_output
 from sap2.model.modeling_sap2 import audio_ctc_loss
 from sap2.model.pooling import SpeechAttentionPooling
-from sap2.model.processor import SAMPLING_RATE, min_audio_samples
+from sap2.model.processor import IGNORE_INDEX, SAMPLING_RATE, min_audio_samples
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +145,9 @@ class Sap2Trainer(Trainer):
       align_projector_steps: the first N optimisation steps train with the CTC loss of
         the projected audio features alone (:meth:`projector_ctc_loss`), the language
         model not run: the projector learns to map speech into the LLM's embedding space
-        cheaply before the LLM loss takes over (the batches need ``ctc_labels``).
+        cheaply before the LLM loss takes over (the batches need ``ctc_labels``). Its
+        softmax runs over the tokens of the training transcripts and the blank, not the
+        LLM's whole vocabulary, which makes a step several times cheaper.
       Other arguments go to ``transformers.Trainer``.
     """
 
@@ -173,6 +176,8 @@ class Sap2Trainer(Trainer):
         )  # fmt: skip
         self.num_workers = num_workers
         self.batch_log = batch_log
+        if align_projector_steps:
+            self.transcript_tokens = transcript_tokens(dataset.processor.tokenizer, self.train_cuts)
         self.window_sizes = tuple(window_sizes)
         self.poolings = [m for m in self.model.modules() if isinstance(m, SpeechAttentionPooling)]
         self.add_callback(SamplerCheckpoint(self.sampler, self.args.process_index))
@@ -191,6 +196,20 @@ class Sap2Trainer(Trainer):
             logger.info("data position restored from %s (epoch %d)", path, self.sampler.epoch)
         else:
             logger.warning("%s has no sampler state: the data epoch starts again", checkpoint)
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        """Cosine with warmup (``warmup_ratio``); with ``align_projector_steps``, one such
+        schedule for the alignment steps and a fresh one for the LLM steps after them."""
+        if not self.align_projector_steps or self.lr_scheduler is not None:
+            return super().create_scheduler(num_training_steps, optimizer)
+        ratio = self.args.get_warmup_steps(num_training_steps) / max(1, num_training_steps)
+        self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer if optimizer is None else optimizer,
+            functools.partial(two_phase_cosine, self.align_projector_steps, num_training_steps,
+                              ratio),
+        )  # fmt: skip
+        self._created_lr_scheduler = True
+        return self.lr_scheduler
 
     def get_train_dataloader(self) -> ResumableDataLoader:
         return ResumableDataLoader(self.sap2_dataset, self.sampler, self.num_workers)
@@ -221,10 +240,60 @@ class Sap2Trainer(Trainer):
         features, lengths = sap2.encode_audio(
             inputs["input_features"], inputs["feature_attention_mask"]
         )
-        features = features[:, : int(lengths.max())]  # frames past every length: no loss
-        return audio_ctc_loss(
-            sap2.lm_head(features), lengths, inputs["ctc_labels"], sap2.config.ctc_blank_token_id
-        )
+        return subset_ctc_loss(features, lengths, inputs["ctc_labels"], sap2.lm_head,
+                               self.transcript_tokens, sap2.config.ctc_blank_token_id)  # fmt: skip
+
+
+def cosine_with_warmup(step: int, total: int, warmup: int) -> float:
+    """transformers' cosine schedule: a linear warmup, then a half cosine to 0."""
+    if step < warmup:
+        return step / max(1, warmup)
+    progress = (step - warmup) / max(1, total - warmup)
+    return max(0.0, 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def two_phase_cosine(first: int, total: int, warmup_ratio: float, step: int) -> float:
+    """A :func:`cosine_with_warmup` over steps ``[0, first)`` and another over
+    ``[first, total)``, each with ``warmup_ratio`` of its steps as warmup."""
+    if step < first:
+        return cosine_with_warmup(step, first, round(warmup_ratio * first))
+    rest = total - first
+    return cosine_with_warmup(step - first, rest, round(warmup_ratio * rest))
+
+
+def subset_ctc_loss(
+    features: torch.Tensor,
+    lengths: torch.Tensor,
+    labels: torch.Tensor,
+    head: torch.nn.Module,
+    tokens: torch.Tensor,
+    blank_id: int,
+) -> torch.Tensor:
+    """:func:`~sap2.model.modeling_sap2.audio_ctc_loss` of ``head(features)`` with its
+    softmax over ``tokens`` and ``blank_id`` only (frames past every length dropped):
+    the same as the full head's logits with every other token at minus infinity."""
+    features = features[:, : int(lengths.max())]
+    blank = torch.tensor([blank_id])
+    vocabulary = torch.cat([tokens, blank]).unique().to(features.device)
+    bias = getattr(head, "original_module", head).bias  # under peft's token wrapper too
+    bias = None if bias is None else bias[vocabulary]
+    logits = torch.nn.functional.linear(features, head.weight[vocabulary], bias)
+    labels = labels.to(features.device)
+    index = torch.searchsorted(vocabulary, labels.clamp(min=0))
+    labels = torch.where(labels == IGNORE_INDEX, labels, index)
+    return audio_ctc_loss(
+        logits, lengths, labels, int(torch.searchsorted(vocabulary, blank.to(features.device)))
+    )
+
+
+def transcript_tokens(tokenizer, cuts: CutSet) -> torch.Tensor:
+    """The token ids of the cuts' transcripts, sorted: with the blank, the classes of the
+    projector's CTC alignment."""
+    ids: set[int] = set()
+    texts = {cut.supervisions[0].text or "" for cut in cuts if cut.supervisions}
+    for row in tokenizer(sorted(texts), add_special_tokens=False)["input_ids"]:
+        ids.update(row)
+    return torch.tensor(sorted(ids))
 
 
 def steps_for_epochs(num_epochs: float, batches_per_epoch: int, accumulation: int) -> int:
