@@ -36,15 +36,23 @@ def test_table_comparison_and_systems(tmp_path):
     out, plot = tmp_path / "RESULTS.md", tmp_path / "RESULTS.png"
     assert main([str(exp), "--out", str(out), "--plot", str(plot)]) == 0
     text = out.read_text()
-    row = "| sap2_train | two_stage_w2 | test | 10 | - | 18.00 | 6.25 | 65.00 | 40.00 | 50.00 |"
+    row = (
+        "| two_stage_w2 | sap2_train | test | 10 | - | 18.00 | 6.25 | 65.00 | 40.00 | 50.00 "
+        "| 12.50 | 0.01 |"
+    )
     assert row in text
+    table = [line for line in text.splitlines() if line.endswith("| 0.01 |")]
+    assert [line.split(" | ")[0:2] for line in table] == [  # each system's baseline first
+        ["| no_context", "other"], ["| full_context", "other"],
+        ["| no_context", "sap2_train"], ["| two_stage_w2", "sap2_train"],
+    ]  # fmt: skip
     comparison = text.split("## Against no_context", 1)[1]
     # 4 -> 5 U errors of 80 is +25 %; 20 -> 13 B errors of 20 is -35 %.
-    assert "| sap2_train | no_context | test | 4 / 80 | - | 20 / 20 | - |" in comparison
-    row = "| sap2_train | two_stage_w2 | test | 5 / 80 | +25.0 % | 13 / 20 | -35.0 % |"
+    assert "| no_context | sap2_train | test | 4 / 80 | - | 20 / 20 | - |" in comparison
+    row = "| two_stage_w2 | sap2_train | test | 5 / 80 | +25.00 % | 13 / 20 | -35.00 % |"
     assert row in comparison
     # No relative change against a baseline without errors.
-    assert "| other | full_context | test | 2 / 80 | - | 10 / 20 | +0.0 % |" in comparison
+    assert "| full_context | other | test | 2 / 80 | - | 10 / 20 | +0.00 % |" in comparison
     systems = text.split("## Systems", 1)[1]
     assert (
         "- sap2_train: 2 decodes of one trained model, exp/sap2_train/final; trained with "
@@ -93,3 +101,27 @@ def test_bad_input_is_one_line_and_leaves_no_table(tmp_path, capsys):
     assert main(args) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{missing}: cannot read the notes" in err, err
+
+
+def test_labels_name_and_order_the_rows(tmp_path, capsys):
+    exp = tmp_path / "exp"
+    _scored(exp, "sap2_x", "two_stage_w2", 5, 13)
+    _scored(exp, "sap2_x", "no_context", 4, 20)
+    _scored(exp, "whisper", "no_context", 6, 18)
+    _scored(exp, "whisper", "extra", 6, 18)
+    labels = tmp_path / "labels.yaml"
+    labels.write_text(
+        "whisper/no_context: Whisper alone\n'*/no_context': SAP² model, no context\n"
+        "'*/two_stage_w2': SAP² two-stage, w=2\n"
+    )
+    out, plot = tmp_path / "RESULTS.md", tmp_path / "RESULTS.png"
+    assert main([str(exp), "--out", str(out), "--plot", str(plot), "--labels", str(labels)]) == 0
+    table = [line for line in out.read_text().splitlines() if line.endswith("| 0.01 |")]
+    assert [line.split(" | ")[0] for line in table] == [
+        "| Whisper alone", "| SAP² model, no context", "| SAP² two-stage, w=2", "| extra",
+    ]  # fmt: skip
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    labels.write_text("no_context: a tag without its system\n")
+    assert main([str(exp), "--out", str(out), "--plot", str(plot), "--labels", str(labels)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "expected '<system>/<decode tag>: label'" in err

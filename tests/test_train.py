@@ -24,8 +24,8 @@ from sap2.model.prompts import Task
 from sap2.train.config import config_from_args
 from sap2.train.examples import TrainingExamples
 from sap2.train.trainer import (
+    alignment_ctc_loss,
     step_window_size,
-    subset_ctc_loss,
     transcript_tokens,
     two_phase_cosine,
 )
@@ -273,18 +273,22 @@ def test_projector_alignment_steps_train_the_projector_alone(tiny_model_dir, tra
     assert moved(lora, 1, 2)  # step 3: the LLM loss
 
 
-def test_subset_ctc_loss_is_the_full_ctc_loss_with_other_tokens_excluded():
+def test_alignment_ctc_loss_is_ctc_of_cosine_logits_over_the_transcript_tokens():
     torch.manual_seed(0)
-    head = torch.nn.Linear(8, 50)
-    features, lengths = torch.randn(2, 7, 8), torch.tensor([7, 5])
+    embeddings = torch.randn(50, 8)
+    features = torch.randn(2, 7, 8, requires_grad=True)
+    lengths = torch.tensor([7, 5])
     labels = torch.tensor([[3, 9, 9, 20], [41, 3, -100, -100]])
     tokens, blank = torch.tensor([3, 9, 20, 41, 44]), 0
-    logits = head(features)
+    cosine = torch.nn.functional.cosine_similarity(features[:, :, None], embeddings, dim=-1)
     excluded = torch.ones(50, dtype=torch.bool)
     excluded[[*tokens.tolist(), blank]] = False
-    full = audio_ctc_loss(logits.masked_fill(excluded, float("-inf")), lengths, labels, blank)
-    subset = subset_ctc_loss(features, lengths, labels, head, tokens, blank)
-    assert torch.allclose(subset, full) and subset.requires_grad
+    full = audio_ctc_loss((16 * cosine).masked_fill(excluded, float("-inf")), lengths, labels, 0)
+    loss = alignment_ctc_loss(features, lengths, labels, embeddings, tokens, blank)
+    assert torch.allclose(loss, full)
+    # Only the direction of a position counts: scaling the features changes nothing.
+    scaled = alignment_ctc_loss(3 * features, lengths, labels, embeddings, tokens, blank)
+    assert torch.allclose(scaled, loss)
 
 
 def test_transcript_tokens_cover_every_training_transcript(tiny_model_dir, train_cuts):

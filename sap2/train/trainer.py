@@ -145,9 +145,10 @@ class Sap2Trainer(Trainer):
       align_projector_steps: the first N optimisation steps train with the CTC loss of
         the projected audio features alone (:meth:`projector_ctc_loss`), the language
         model not run: the projector learns to map speech into the LLM's embedding space
-        cheaply before the LLM loss takes over (the batches need ``ctc_labels``). Its
-        softmax runs over the tokens of the training transcripts and the blank, not the
-        LLM's whole vocabulary, which makes a step several times cheaper.
+        cheaply before the LLM loss takes over (the batches need ``ctc_labels``); see
+        :func:`alignment_ctc_loss`. Its softmax runs over the tokens of the training
+        transcripts and the blank, not the LLM's whole vocabulary, which makes a step
+        several times cheaper.
       Other arguments go to ``transformers.Trainer``.
     """
 
@@ -240,8 +241,13 @@ class Sap2Trainer(Trainer):
         features, lengths = sap2.encode_audio(
             inputs["input_features"], inputs["feature_attention_mask"]
         )
-        return subset_ctc_loss(features, lengths, inputs["ctc_labels"], sap2.lm_head,
-                               self.transcript_tokens, sap2.config.ctc_blank_token_id)  # fmt: skip
+        blank_id = sap2.config.ctc_blank_token_id
+        return alignment_ctc_loss(features, lengths, inputs["ctc_labels"], sap2.lm_head.weight,
+                                  self.transcript_tokens, blank_id)  # fmt: skip
+
+
+#: Logit scale of the projector's alignment (cosine similarities are at most 1).
+ALIGNMENT_SCALE = 16.0
 
 
 def cosine_with_warmup(step: int, total: int, warmup: int) -> float:
@@ -261,23 +267,28 @@ def two_phase_cosine(first: int, total: int, warmup_ratio: float, step: int) -> 
     return cosine_with_warmup(step - first, rest, round(warmup_ratio * rest))
 
 
-def subset_ctc_loss(
+def alignment_ctc_loss(
     features: torch.Tensor,
     lengths: torch.Tensor,
     labels: torch.Tensor,
-    head: torch.nn.Module,
+    embeddings: torch.Tensor,
     tokens: torch.Tensor,
     blank_id: int,
+    scale: float = ALIGNMENT_SCALE,
 ) -> torch.Tensor:
-    """:func:`~sap2.model.modeling_sap2.audio_ctc_loss` of ``head(features)`` with its
-    softmax over ``tokens`` and ``blank_id`` only (frames past every length dropped):
-    the same as the full head's logits with every other token at minus infinity."""
+    """The projector's alignment loss: :func:`~sap2.model.modeling_sap2.audio_ctc_loss`
+    of logits ``scale`` times the cosine similarity of each audio position with the
+    ``embeddings`` (the LM head's rows) of ``tokens`` and ``blank_id``, the softmax over
+    those alone (frames past every length dropped). Cosine logits make the projector
+    point each position at its token's embedding; dot products are met just as well by
+    vectors mostly orthogonal to it, which the LLM does not read as the token."""
     features = features[:, : int(lengths.max())]
     blank = torch.tensor([blank_id])
     vocabulary = torch.cat([tokens, blank]).unique().to(features.device)
-    bias = getattr(head, "original_module", head).bias  # under peft's token wrapper too
-    bias = None if bias is None else bias[vocabulary]
-    logits = torch.nn.functional.linear(features, head.weight[vocabulary], bias)
+    logits = scale * torch.nn.functional.linear(
+        torch.nn.functional.normalize(features, dim=-1),
+        torch.nn.functional.normalize(embeddings[vocabulary], dim=-1),
+    )
     labels = labels.to(features.device)
     index = torch.searchsorted(vocabulary, labels.clamp(min=0))
     labels = torch.where(labels == IGNORE_INDEX, labels, index)
