@@ -105,6 +105,8 @@ def test_split_jobs_through_run_pl_and_merge(tiny_model_dir, test_cuts, tmp_path
     assert len((tmp_path / "merged" / "hyp.txt").read_text().splitlines()) == 4
     merged = json.loads((tmp_path / "merged" / "decode_stats.json").read_text())
     assert (merged["utterances"], merged["jobs"], merged["context_tokens"]) == (4, 2, 0)
+    parts = [json.loads((Path(job) / "decode_stats.json").read_text()) for job in jobs]
+    assert merged["peak_memory_gb"] == max(p["peak_memory_gb"] for p in parts) > 0.1
 
 
 def test_run_pl_reports_failures(tmp_path):

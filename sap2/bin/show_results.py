@@ -47,7 +47,7 @@ _COUNT_FIELDS = ("ref_words", "subs", "ins", "dels", "error_rate")
 # Training settings named in the systems section, where a system's config.yaml has them.
 SYSTEM_KEYS = (
     "model_dir", "lora_rank", "p_no_context", "sap_mode", "sap_window_size",
-    "sap_window_mix", "max_steps",
+    "sap_window_mix", "align_projector_steps", "max_steps",
 )  # fmt: skip
 
 
