@@ -53,6 +53,9 @@ def assemble_speech_llm(
         WhisperForConditionalGeneration,
     )
 
+    for folder in (whisper_dir, lm_dir):
+        if not Path(folder).is_dir():
+            raise InputError(f"{folder}: no such folder")
     try:
         whisper = WhisperForConditionalGeneration.from_pretrained(whisper_dir)
         lm = AutoModelForCausalLM.from_pretrained(lm_dir, gguf_file=gguf_file, dtype=torch.float32)
