@@ -12,12 +12,18 @@ Two protocols, reproduced count for count (see README, "Scoring"):
 
 Hypotheses may be Kaldi ``text`` or two-column TSV. Prints the summary on stdout.
 
+With ``--context`` (the context each utterance was given, e.g. the ``context.txt`` that
+``sap2-decode`` writes), also counts false alarms: hypothesis words that are in the
+utterance's context but not in its reference, written in place of another word or inserted.
+
 Usage:
   sap2-score --protocol is21 --ref test-clean.biasing_100.tsv --hyp hyp.tsv
   sap2-score --protocol is21 --ref data/test_clean/text --biased-words rare.txt \\
       --hyp exp/decode/hyp.txt --json exp/decode/scoring/wer.json
   sap2-score --protocol slidespeech --ref ref.txt --hyp hyp.txt --keywords ocr.txt \\
       --utt2session utt2session --normalize whisper --details exp/decode/scoring/details
+  sap2-score --protocol is21 --ref test-clean.biasing_100.tsv --hyp hyp.tsv \\
+      --context test-clean.biasing_100.tsv --context-format is21
 """
 
 import argparse
@@ -31,6 +37,7 @@ from sap2.scoring.corpus import CorpusScore
 from sap2.scoring.is21 import score_is21
 from sap2.scoring.normalize import NORMALIZERS, get_normalizer
 from sap2.scoring.readers import (
+    read_is21_context,
     read_is21_ref,
     read_text,
     read_utt2session,
@@ -45,6 +52,9 @@ from sap2.scoring.report import (
 from sap2.scoring.slidespeech import score_slidespeech, tokenize
 
 logger = logging.getLogger("sap2-score")
+
+#: How ``--context`` lists its words (see the option's help).
+CONTEXT_FORMATS = ("words", "keywords", "is21")
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -85,6 +95,17 @@ def get_parser() -> argparse.ArgumentParser:
         help="'uttid KW$KW...' keywords of stage 1 (sap2-decode keywords.txt), scored against "
         "each utterance's biased words",
     )
+    parser.add_argument(
+        "--context",
+        help="the context each utterance was given (see --context-format): count false alarms",
+    )
+    parser.add_argument(
+        "--context-format",
+        choices=CONTEXT_FORMATS,
+        default="words",
+        help="--context lines: 'uttid word word ...' (words), 'uttid KW$KW$...' (keywords, "
+        "as sap2-decode's context.txt), or an is21 reference TSV's biasing list (is21)",
+    )
     parser.add_argument("--json", metavar="OUT", help="write a JSON summary here")
     parser.add_argument(
         "--details",
@@ -109,7 +130,7 @@ def check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     if args.spelling_map is not None and args.normalize != "whisper":
         parser.error("--spelling-map needs --normalize whisper")
     inputs = ("ref", "hyp", "biased_words", "keywords", "utt2session", "spelling_map",
-              "pruned_keywords")  # fmt: skip
+              "pruned_keywords", "context")  # fmt: skip
     read = {os.path.realpath(getattr(args, n)) for n in inputs if getattr(args, n) is not None}
     for output in ("json", "details"):
         if getattr(args, output) is not None and os.path.realpath(getattr(args, output)) in read:
@@ -127,13 +148,23 @@ def score(args: argparse.Namespace) -> CorpusScore:
         result = score_is21(refs, read_text(args.hyp), args.hyp, args.lenient, normalize)
     else:
         result = _score_slidespeech(args, normalize)
+    split = tokenize if args.protocol == "slidespeech" else str.split
+
+    def words_of(phrase: str) -> list[str]:  # a keyword phrase's words, as the references'
+        return split(normalize(phrase))
+
     if args.pruned_keywords is not None:
-        pruned = read_word_lists(args.pruned_keywords, separator="$")
-        if args.protocol == "slidespeech":
-            result.add_pruning(pruned, lambda text: " ".join(tokenize(normalize(text))))
-        else:
-            result.add_pruning(pruned, normalize)
+        result.add_pruning(read_word_lists(args.pruned_keywords, separator="$"), words_of)
+    if args.context is not None:
+        result.add_false_alarms(read_context(args.context, args.context_format), words_of)
     return result
+
+
+def read_context(path: str, context_format: str) -> dict[str, list[str]]:
+    """The ``--context`` file in one of :data:`CONTEXT_FORMATS`."""
+    if context_format == "is21":
+        return read_is21_context(path)
+    return read_word_lists(path, separator="$" if context_format == "keywords" else None)
 
 
 def _score_slidespeech(args: argparse.Namespace, normalize) -> CorpusScore:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sap2.errors import InputError
 from sap2.scoring.align import AlignmentRule, align
 from sap2.scoring.counts import BiasedErrorCounts, ErrorCounts
+from sap2.scoring.false_alarms import FalseAlarms, false_alarm_words
 from sap2.scoring.keywords import KeywordCounts, count_pruning
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class CorpusScore:
     keywords: KeywordCounts | None = None
     sessions: dict[str, ErrorCounts] | None = None
     pruning: KeywordCounts | None = None
+    false_alarms: FalseAlarms | None = None
 
     def add(self, utt: UtteranceScore) -> None:
         self.utterances.append(utt)
@@ -44,13 +46,28 @@ class CorpusScore:
                 self.keywords = KeywordCounts()
             self.keywords += utt.keywords
 
-    def add_pruning(self, pruned: dict[str, list[str]], normalize: Callable[[str], str]) -> None:
-        """Score stage-1 keywords (``{uttid: words}``, normalised like the references)
-        against each utterance's biased words; utterances without a line predicted none."""
+    def add_pruning(
+        self, pruned: dict[str, list[str]], words_of: Callable[[str], list[str]]
+    ) -> None:
+        """Score stage-1 keywords (``{uttid: phrases}``; ``words_of`` normalises and splits
+        a phrase as the references were) against each utterance's biased words; utterances
+        without a line predicted none."""
         self.pruning = KeywordCounts()
         for utt in self.utterances:
-            words = [w for k in pruned.get(utt.utt_id, []) for w in normalize(k).split()]
+            words = [w for k in pruned.get(utt.utt_id, []) for w in words_of(k)]
             self.pruning += count_pruning(words, utt.biased)
+
+    def add_false_alarms(
+        self, contexts: dict[str, list[str]], words_of: Callable[[str], list[str]]
+    ) -> None:
+        """Count the false alarms (:mod:`sap2.scoring.false_alarms`) against the context
+        each utterance was given (``{uttid: phrases}``, split by ``words_of``); an utterance
+        without a line had no context."""
+        self.false_alarms = FalseAlarms()
+        for utt in self.utterances:
+            context = {w for phrase in contexts.get(utt.utt_id, ()) for w in words_of(phrase)}
+            words = false_alarm_words(utt.ref, utt.hyp, utt.ops, context) if context else []
+            self.false_alarms.add(words, len(utt.ref))
 
     def add_sessions(self, utt2session: dict[str, str]) -> None:
         """Sum the WER counts of each session (utterances without a session are an error)."""

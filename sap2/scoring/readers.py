@@ -114,6 +114,21 @@ def read_is21_ref(path: Pathlike) -> dict[str, tuple[str, list[str]]]:
     return _require_nonempty(table, path, "is21 reference lines")
 
 
+def read_is21_context(path: Pathlike) -> dict[str, list[str]]:
+    """The biasing lists of an is21 reference TSV (column 4): ``{uttid: words}``."""
+    table: dict[str, list[str]] = {}
+    seen: dict[str, int] = {}
+    for number, line in read_lines(path):
+        fields = line.split("\t")
+        if len(fields) != 4:
+            raise InputError(
+                f"{path}:{number}: expected 4 tab-separated columns (id, text, rare words, "
+                f"biasing list), found {len(fields)}"
+            )
+        _store(table, fields[0], _json_word_list(fields[3], path, number, 4), path, number, seen)
+    return _require_nonempty(table, path, "is21 reference lines")
+
+
 def read_word_lists(path: Pathlike, separator: str | None = None) -> dict[str, list[str]]:
     """Read ``uttid item item ...`` lines (an utterance may have no items).
 

@@ -23,6 +23,8 @@ def format_summary(score: CorpusScore) -> str:
         lines.append(score.keywords.format())
     if score.pruning is not None:
         lines.append(score.pruning.format("Pruning"))
+    if score.false_alarms is not None:
+        lines.append(score.false_alarms.format())
     return "\n".join(lines)
 
 
@@ -39,6 +41,8 @@ def summary_dict(score: CorpusScore) -> dict:
         summary["keywords"] = score.keywords.to_dict()
     if score.pruning is not None:
         summary["pruning"] = score.pruning.to_dict()
+    if score.false_alarms is not None:
+        summary["false_alarms"] = score.false_alarms.to_dict()
     if score.sessions is not None:
         summary["sessions"] = {name: c.to_dict() for name, c in sorted(score.sessions.items())}
     return summary
@@ -131,7 +135,9 @@ def format_keyword_recall(score: CorpusScore) -> str:
 
 
 #: The files of a ``--details`` folder; it holds nothing else.
-DETAIL_FILES = ("alignments.txt", "confusions.txt", "keyword_recall.txt", "sessions.txt")
+DETAIL_FILES = (
+    "alignments.txt", "confusions.txt", "keyword_recall.txt", "sessions.txt", "false_alarms.txt"
+)  # fmt: skip
 
 
 def check_details_folder(out_dir: Pathlike) -> None:
@@ -151,9 +157,9 @@ def check_details_folder(out_dir: Pathlike) -> None:
 
 def write_details(score: CorpusScore, out_dir: Pathlike) -> None:
     """Write ``alignments.txt``, ``confusions.txt``, ``keyword_recall.txt`` (and
-    ``sessions.txt`` when sessions were scored) to ``out_dir``, each atomically; a
-    ``sessions.txt`` of an earlier run is removed when sessions were not scored. See
-    :func:`check_details_folder` for what is refused."""
+    ``sessions.txt`` / ``false_alarms.txt`` when sessions / false alarms were scored) to
+    ``out_dir``, each atomically; such a file of an earlier run is removed when this run
+    did not score it. See :func:`check_details_folder` for what is refused."""
     check_details_folder(out_dir)
     out_dir = ensure_folder(out_dir)
     with atomic_output(out_dir / "alignments.txt") as tmp, open(tmp, "w", encoding="utf-8") as f:
@@ -166,3 +172,7 @@ def write_details(score: CorpusScore, out_dir: Pathlike) -> None:
         atomic_write_text(out_dir / "sessions.txt", "\n".join(lines) + "\n")
     else:
         (out_dir / "sessions.txt").unlink(missing_ok=True)
+    if score.false_alarms is not None:
+        atomic_write_text(out_dir / "false_alarms.txt", score.false_alarms.format_words())
+    else:
+        (out_dir / "false_alarms.txt").unlink(missing_ok=True)
