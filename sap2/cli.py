@@ -127,13 +127,15 @@ def run_tool(
     An :class:`InputError` is printed as ``PROG: error: MESSAGE`` and gives exit status 1;
     usage errors exit with status 2 through argparse. Output piped into a reader that
     stops early (``| head``) ends the tool quietly with status 1, as Python's docs advise.
-    Returns the exit status.
+    ``body`` finds the command line it was run with in ``args.command_line`` (for the
+    provenance of what it writes). Returns the exit status.
     """
     try:
         args = parse_with_config(parser, cmd) if config_file else parser.parse_args(cmd)
     except InputError as err:  # a bad --config file
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 1
+    args.command_line = [prog, *(sys.argv[1:] if cmd is None else cmd)]
     setup_logging(getattr(args, "verbose", False))
     try:
         return body(args) or 0

@@ -1,9 +1,11 @@
 """sap2-decode in every mode, resuming, merging split jobs; utils/run.pl."""
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ from lhotse import CutSet
 
 from sap2.bin.decode import main as decode
 from sap2.bin.split_cuts import main as split_cuts
+from sap2.provenance import model_hashes
 
 
 @pytest.fixture
@@ -363,3 +366,51 @@ def test_the_automatic_token_budget_holds_a_whole_multitask_answer(tiny_model_di
     example = Example(np.zeros(16000 * seconds, np.float32), Task.MULTITASK, context)
     tokens = len(processor.tokenizer(answer, add_special_tokens=False)["input_ids"])
     assert decoder.budget([example]) >= tokens + 1  # and the end token
+
+
+def test_decode_folder_records_its_context_and_provenance(tiny_model_dir, test_cuts, tmp_path):
+    out = tmp_path / "full"
+    assert run_decode(tiny_model_dir, test_cuts, out, "--mode", "full_context") == 0
+    cuts = CutSet.from_file(test_cuts)
+    assert (out / "context.txt").read_text() == "".join(
+        f"{c.id} {'$'.join(c.custom['context'])}\n" for c in sorted(cuts, key=lambda c: c.id)
+    )
+    provenance = json.loads((out / "decode_stats.json").read_text())["provenance"]
+    assert provenance["command"][0] == "sap2-decode"
+    assert (
+        provenance["inputs"]["cuts"]["sha256"] == hashlib.sha256(test_cuts.read_bytes()).hexdigest()
+    )
+    config_hash = hashlib.sha256((tiny_model_dir / "config.json").read_bytes()).hexdigest()
+    assert provenance["model_config_sha256"] == config_hash
+    assert "adapter_weights_sha256" not in provenance  # no adapter
+    assert provenance["options"]["mode"] == "full_context"
+    assert provenance["versions"]["torch"] == metadata.version("torch")
+    assert provenance["versions"]["transformers"] == metadata.version("transformers")
+    # no context read, no context.txt
+    assert run_decode(tiny_model_dir, test_cuts, tmp_path / "none", "--mode", "no_context") == 0
+    assert not (tmp_path / "none" / "context.txt").exists()
+
+    # split jobs: the merged folder has every job's context and the jobs' provenance
+    assert split_cuts(["--cuts", str(test_cuts), "--num-jobs", "2", "--out-dir",
+                       str(tmp_path / "split2")]) == 0  # fmt: skip
+    jobs = [tmp_path / "split2" / str(j) for j in (1, 2)]
+    for j, job in enumerate(jobs, start=1):
+        job_cuts = tmp_path / "split2" / f"cuts.{j}.jsonl.gz"
+        assert run_decode(tiny_model_dir, job_cuts, job, "--mode", "full_context") == 0
+    assert decode(["--merge", *map(str, jobs), "--out-dir", str(tmp_path / "merged")]) == 0
+    assert (tmp_path / "merged" / "context.txt").read_text() == (out / "context.txt").read_text()
+    merged = json.loads((tmp_path / "merged" / "decode_stats.json").read_text())
+    assert merged["provenance"]["model_config_sha256"] == config_hash
+
+
+def test_model_hashes_of_an_adapter(tmp_path):
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "config.json").write_text("{}")
+    (tmp_path / "lora").mkdir()
+    (tmp_path / "lora" / "adapter_model.safetensors").write_bytes(b"weights")
+    (tmp_path / "lora" / "adapter_config.json").write_text("{}")
+    hashes = model_hashes(tmp_path / "base", tmp_path / "lora")
+    assert hashes == {
+        "model_config_sha256": hashlib.sha256(b"{}").hexdigest(),
+        "adapter_weights_sha256": hashlib.sha256(b"weights").hexdigest(),
+    }

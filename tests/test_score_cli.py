@@ -1,12 +1,15 @@
 """sap2-score as a user meets it: outputs, the JSON schema, details, and bad input."""
 
+import hashlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import run_score
 
+import sap2
 from sap2.bin.score import main
 
 
@@ -58,6 +61,7 @@ def test_slidespeech_summary_json_and_details(slidespeech_files):
         "b_wer",
         "keywords",
         "sessions",
+        "provenance",
     }
     assert summary["protocol"] == "slidespeech" and summary["utterances"] == 2
     assert all(set(summary[k]) == counts for k in ("wer", "u_wer", "b_wer"))
@@ -89,7 +93,7 @@ def test_is21_json_schema_has_no_keywords(is21_files, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     summary = json.loads((tmp_path / "s.json").read_text())
-    assert set(summary) == {"protocol", "utterances", "wer", "u_wer", "b_wer"}
+    assert set(summary) == {"protocol", "utterances", "wer", "u_wer", "b_wer", "provenance"}
     assert summary["utterances"] == 2
     assert summary["b_wer"] == {"ref_words": 1, "subs": 1, "ins": 0, "dels": 0, "error_rate": 100.0}
     assert summary["wer"]["dels"] == 2  # u2 has an empty hypothesis
@@ -274,3 +278,26 @@ def test_pruned_keywords_are_scored_against_biased_words(slidespeech_files, is21
     out = run_is21(is21_files, "--lenient", "--pruned-keywords", is21_files / "pruned")
     assert out.returncode == 0, out.stderr
     assert "Pruning: tp=1, fp=1, fn=0" in out.stdout
+
+
+def test_json_provenance_names_the_code_command_and_input_hashes(slidespeech_files):
+    d = slidespeech_files
+    args = ["--protocol", "slidespeech", "--ref", str(d / "ref"), "--hyp", str(d / "hyp"),
+            "--keywords", str(d / "ocr"), "--json", str(d / "wer.json")]  # fmt: skip
+    assert main(args) == 0
+    provenance = json.loads((d / "wer.json").read_text())["provenance"]
+    assert provenance["command"] == ["sap2-score", *args]
+    assert provenance["normalize"] == "none"
+    assert provenance["sap2_version"] == sap2.__version__
+    assert set(provenance["inputs"]) == {"ref", "hyp", "keywords"}
+    for name, path in (("ref", "ref"), ("hyp", "hyp"), ("keywords", "ocr")):
+        expected = hashlib.sha256((d / path).read_bytes()).hexdigest()
+        assert provenance["inputs"][name] == {"path": str(d / path), "sha256": expected}
+    repo = Path(sap2.__file__).resolve().parent.parent
+    if (repo / ".git").exists():  # run from a checkout: the commit it runs
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        assert provenance["git_commit"] == head.stdout.strip()
+        assert isinstance(provenance["git_dirty"], bool)
+    else:
+        assert "git_commit" not in provenance

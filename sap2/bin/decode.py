@@ -119,7 +119,7 @@ def decode_to_folder(args: argparse.Namespace) -> int:
 
     from sap2.data.manifests import read_cuts
     from sap2.decode.decoder import DecodeOptions, Decoder, decode_cuts
-    from sap2.decode.outputs import check_options
+    from sap2.decode.outputs import check_options, decode_provenance
     from sap2.model.loading import load_sap2_model, model_fingerprint
     from sap2.model.lora import load_adapter
 
@@ -146,7 +146,8 @@ def decode_to_folder(args: argparse.Namespace) -> int:
     else:
         model, processor = load_sap2_model(args.model_dir, dtype=dtype, **overrides)
     model = model.to(device).eval()
-    decode_cuts(Decoder(model, processor, options), cuts, args.out_dir, record)
+    provenance = decode_provenance(args.command_line, record, args.cuts)
+    decode_cuts(Decoder(model, processor, options), cuts, args.out_dir, record, provenance)
     return 0
 
 

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 
 from sap2.cli import doc_parser, run_tool
 from sap2.errors import InputError
+from sap2.provenance import run_provenance
 from sap2.scoring.corpus import CorpusScore
 from sap2.scoring.is21 import score_is21
 from sap2.scoring.normalize import NORMALIZERS, get_normalizer
@@ -53,6 +54,9 @@ from sap2.scoring.slidespeech import score_slidespeech, tokenize
 
 logger = logging.getLogger("sap2-score")
 
+#: The options naming input files (hashed in the ``--json`` provenance).
+INPUTS = ("ref", "hyp", "biased_words", "keywords", "utt2session", "spelling_map",
+          "pruned_keywords", "context")  # fmt: skip
 #: How ``--context`` lists its words (see the option's help).
 CONTEXT_FORMATS = ("words", "keywords", "is21")
 
@@ -129,9 +133,7 @@ def check_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
             parser.error("--protocol slidespeech needs --keywords")
     if args.spelling_map is not None and args.normalize != "whisper":
         parser.error("--spelling-map needs --normalize whisper")
-    inputs = ("ref", "hyp", "biased_words", "keywords", "utt2session", "spelling_map",
-              "pruned_keywords", "context")  # fmt: skip
-    read = {os.path.realpath(getattr(args, n)) for n in inputs if getattr(args, n) is not None}
+    read = {os.path.realpath(getattr(args, n)) for n in INPUTS if getattr(args, n) is not None}
     for output in ("json", "details"):
         if getattr(args, output) is not None and os.path.realpath(getattr(args, output)) in read:
             parser.error(f"--{output} would overwrite an input ({getattr(args, output)})")
@@ -201,7 +203,9 @@ def main(cmd: Sequence[str] | None = None) -> int:
             check_details_folder(args.details)
         result = score(args)
         if args.json is not None:
-            write_json(result, args.json)
+            inputs = {name: getattr(args, name) for name in INPUTS}
+            provenance = run_provenance(args.command_line, inputs, normalize=args.normalize)
+            write_json(result, args.json, provenance)
         if args.details is not None:
             write_details(result, args.details)
         print(format_summary(result))

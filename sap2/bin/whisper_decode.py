@@ -55,7 +55,7 @@ def decode(args: argparse.Namespace) -> int:
 
     from sap2.data.manifests import read_cuts
     from sap2.decode.decoder import decode_cuts
-    from sap2.decode.outputs import check_options
+    from sap2.decode.outputs import check_options, decode_provenance
     from sap2.decode.whisper_baseline import WhisperDecoder, WhisperOptions
     from sap2.model.loading import model_fingerprint
 
@@ -77,7 +77,8 @@ def decode(args: argparse.Namespace) -> int:
             raise InputError(f"{args.model_dir}: cannot load a Whisper model ({err})") from None
         device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
         decoder = WhisperDecoder(model.to(device).eval(), processor, options)
-        decode_cuts(decoder, cuts, args.out_dir, record)
+        provenance = decode_provenance(args.command_line, record, args.cuts)
+        decode_cuts(decoder, cuts, args.out_dir, record, provenance)
     return 0
 
 

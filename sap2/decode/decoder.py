@@ -38,6 +38,7 @@ from sap2.decode.outputs import (
     options_record,
     read_done,
     record_options,
+    write_context,
     write_outputs,
 )
 from sap2.errors import InputError
@@ -250,7 +251,11 @@ def check_cuts(cuts: CutSet, context_field: str | None, min_seconds: float) -> N
 
 
 def decode_cuts(
-    decoder: Decoder, cuts: CutSet, out_dir: str | Path, options_record: dict | None = None
+    decoder: Decoder,
+    cuts: CutSet,
+    out_dir: str | Path,
+    options_record: dict | None = None,
+    provenance: dict | None = None,
 ) -> dict:
     """Decode every cut not yet in ``out_dir/hyp.jsonl``; write the outputs; return the
     statistics of the folder (all runs). ``decoder``: a :class:`Decoder`, or one with its
@@ -258,7 +263,8 @@ def decode_cuts(
     :class:`sap2.decode.whisper_baseline.WhisperDecoder`.
 
     ``options_record``: what produced the folder (:func:`sap2.decode.outputs.check_options`;
-    default: the decoding options); a folder decoded otherwise is refused.
+    default: the decoding options); a folder decoded otherwise is refused. ``provenance``
+    (:func:`sap2.decode.outputs.decode_provenance`) goes into ``decode_stats.json``.
     """
     out_dir = Path(out_dir)
     record = options_record or decoder.options.record()
@@ -307,7 +313,10 @@ def decode_cuts(
             "%d utterances were cut to the %d s encoder window (marked audio_truncated_to in "
             "hyp.jsonl): %s", len(truncated), window, " ".join(truncated),
         )  # fmt: skip
-    stats = write_outputs(read_done(jsonl), out_dir)
+    if field is not None:
+        write_context(out_dir, {cut.id: cut.custom[field] for cut in cuts})
+    extra = {"provenance": provenance} if provenance else {}
+    stats = write_outputs(read_done(jsonl), out_dir, **extra)
     logger.info(
         "decoded %d utterances; the folder's %d (%.1f s of audio) took %.1f s: RTF %s, "
         "%s tokens/s", len(todo), stats["utterances"], stats["audio_seconds"],

@@ -7,8 +7,11 @@
   peak resident memory so far), so that statistics add up over resumed runs;
 - ``decode_options.json``: the options that produced the folder; a rerun with other
   options is refused (:func:`check_options`);
+- ``context.txt``: the context each utterance was given (``uttid WORD$WORD$...``, the
+  ``--context`` of ``sap2-score --context-format keywords``), where the mode reads one;
 - ``hyp.txt`` (Kaldi text), ``keywords.txt`` (``uttid KW$KW$...``) and
-  ``decode_stats.json`` (:func:`decode_stats`), rewritten from ``hyp.jsonl``.
+  ``decode_stats.json`` (:func:`decode_stats`, with the ``provenance`` of
+  :func:`decode_provenance`), rewritten from ``hyp.jsonl``.
 
 Kept apart from the decoder so that merging (``sap2-decode --merge``) imports no model code.
 """
@@ -20,6 +23,8 @@ from pathlib import Path
 
 from sap2.errors import InputError
 from sap2.fileio import atomic_write_text
+from sap2.provenance import library_versions, model_hashes, run_provenance
+from sap2.scoring.readers import read_word_lists
 
 OPTIONS_FILE = "decode_options.json"
 #: Recorded for the reader, not compared: the folders a model was read from may move (the
@@ -107,6 +112,28 @@ def record_options(out_dir: Path, options: dict) -> None:
     atomic_write_text(out_dir / OPTIONS_FILE, json.dumps(options, indent=2) + "\n")
 
 
+def decode_provenance(command: Sequence[str] | None, options: dict, cuts_path: str | Path) -> dict:
+    """What produced a decoding folder: code version, command, the cuts manifest's hash,
+    the hashes of the model's config and the adapter's weights (``options['model_dir']``,
+    ``options['adapter']``), the decoding options and the torch / transformers versions."""
+    return run_provenance(
+        command,
+        {"cuts": cuts_path},
+        **model_hashes(options["model_dir"], options.get("adapter")),
+        options=options,
+        versions=library_versions(),
+    )
+
+
+def read_provenance(out_dir: Path) -> dict | None:
+    """The ``provenance`` of a folder's ``decode_stats.json``, if it has one."""
+    try:
+        stats = json.loads((out_dir / "decode_stats.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return stats.get("provenance") if isinstance(stats, dict) else None
+
+
 def decode_stats(records: Sequence[dict]) -> dict:
     """Real-time factor, generated tokens per second, mean context positions read per
     utterance and peak memory, over ``records`` (those that carry their costs)."""
@@ -141,17 +168,33 @@ def write_outputs(results: dict[str, dict], out_dir: Path, **extra_stats) -> dic
     return stats
 
 
+CONTEXT_FILE = "context.txt"
+
+
+def write_context(out_dir: Path, contexts: dict[str, Sequence[str]]) -> None:
+    """Write ``context.txt``: ``{uttid: words}`` as ``uttid WORD$WORD$...``, sorted by id."""
+    lines = "".join(f"{utt} {'$'.join(contexts[utt])}\n" for utt in sorted(contexts))
+    atomic_write_text(out_dir / CONTEXT_FILE, lines)
+
+
 def merge_outputs(parts: Sequence[str | Path], out_dir: str | Path) -> int:
     """Concatenate the ``hyp.jsonl`` of job folders into ``out_dir`` (``JOB=1:N``
     decoding); the jobs must have been decoded with the same options, which the merged
     folder records. Returns the number of utterances."""
     merged: dict[str, dict] = {}
     options = None
+    provenance = None
+    contexts: dict[str, list[str]] | None = {}
     for part in parts:
+        provenance = provenance or read_provenance(Path(part))
         path = Path(part) / "hyp.jsonl"
         if not path.is_file():
             raise InputError(f"{path}: missing; did decoding job {part} finish?")
         merged.update(read_done(path))
+        if contexts is not None and (Path(part) / CONTEXT_FILE).is_file():
+            contexts.update(read_word_lists(Path(part) / CONTEXT_FILE, separator="$"))
+        else:
+            contexts = None  # a job decoded without context: so did all
         part_options = Path(part) / OPTIONS_FILE
         if part_options.is_file():
             try:
@@ -166,5 +209,8 @@ def merge_outputs(parts: Sequence[str | Path], out_dir: str | Path) -> int:
         check_options(out_dir, options)
         record_options(out_dir, options)
     atomic_write_text(out_dir / "hyp.jsonl", jsonl_text([merged[k] for k in sorted(merged)]))
-    write_outputs(merged, out_dir, jobs=len(parts))
+    if contexts:
+        write_context(out_dir, contexts)
+    extra = {"provenance": provenance} if provenance else {}
+    write_outputs(merged, out_dir, jobs=len(parts), **extra)
     return len(merged)

@@ -48,9 +48,13 @@ def summary_dict(score: CorpusScore) -> dict:
     return summary
 
 
-def write_json(score: CorpusScore, path: Pathlike) -> None:
-    """Write :func:`summary_dict` to ``path`` atomically."""
-    atomic_write_text(path, json.dumps(summary_dict(score), indent=2) + "\n")
+def write_json(score: CorpusScore, path: Pathlike, provenance: dict | None = None) -> None:
+    """Write :func:`summary_dict` (and ``provenance``, see :mod:`sap2.provenance`) to
+    ``path`` atomically."""
+    summary = summary_dict(score)
+    if provenance is not None:
+        summary["provenance"] = provenance
+    atomic_write_text(path, json.dumps(summary, indent=2) + "\n")
 
 
 def format_alignment(utt: UtteranceScore) -> str:
