@@ -10,7 +10,10 @@ def _counts(errors: int, words: int) -> dict:
             "error_rate": 100.0 * errors / words}  # fmt: skip
 
 
-def _scored(exp, system: str, tag: str, u_errors: int, b_errors: int, pruning=None) -> None:
+def _scored(
+    exp, system: str, tag: str, u_errors: int, b_errors: int, pruning=None, provenance=None,
+    false_alarms=None,
+) -> None:  # fmt: skip
     set_dir = exp / system / f"decode_{tag}" / "test"
     (set_dir / "scoring").mkdir(parents=True)
     summary = {
@@ -20,14 +23,28 @@ def _scored(exp, system: str, tag: str, u_errors: int, b_errors: int, pruning=No
     }  # fmt: skip
     if pruning:
         summary["pruning"] = pruning
+    if false_alarms:
+        summary["false_alarms"] = false_alarms
     (set_dir / "scoring" / "wer.json").write_text(json.dumps(summary))
-    (set_dir / "decode_stats.json").write_text(json.dumps({"context_tokens": 12.5, "rtf": 0.01}))
+    stats = {"context_tokens": 12.5, "rtf": 0.01, "peak_memory_gb": 1.5}
+    if provenance:
+        stats["provenance"] = provenance
+    (set_dir / "decode_stats.json").write_text(json.dumps(stats))
 
 
 def test_table_comparison_and_systems(tmp_path):
     exp = tmp_path / "exp"
-    _scored(exp, "sap2_train", "no_context", 4, 20)
-    _scored(exp, "sap2_train", "two_stage_w2", 5, 13, {"recall": 40.0, "precision": 50.0})
+    provenance = {
+        "options": {"model_dir": str(exp / "lm"), "adapter": str(exp / "sap2_train" / "final")},
+        "model_config_sha256": "a" * 64, "adapter_weights_sha256": "b" * 64,
+        "git_commit": "c" * 40, "git_dirty": False,
+    }  # fmt: skip
+    _scored(exp, "sap2_train", "no_context", 4, 20, provenance=provenance)
+    _scored(
+        exp, "sap2_train", "two_stage_w2", 5, 13, {"recall": 40.0, "precision": 50.0},
+        provenance={**provenance, "git_dirty": True},
+        false_alarms={"count": 3, "per_100_words": 3.0, "per_utterance": 0.3, "utterances": 10},
+    )  # fmt: skip
     _scored(exp, "other", "no_context", 0, 10)
     _scored(exp, "other", "full_context", 2, 10)
     (exp / "sap2_train" / "config.yaml").write_text(
@@ -38,10 +55,10 @@ def test_table_comparison_and_systems(tmp_path):
     text = out.read_text()
     row = (
         "| two_stage_w2 | sap2_train | test | 10 | - | 18.00 | 6.25 | 65.00 | 40.00 | 50.00 "
-        "| 12.50 | 0.01 |"
+        "| 3 | 3.00 | 12.50 | 0.01 | 1.50 |"
     )
     assert row in text
-    table = [line for line in text.splitlines() if line.endswith("| 0.01 |")]
+    table = [line for line in text.splitlines() if line.endswith("| 0.01 | 1.50 |")]
     assert [line.split(" | ")[0:2] for line in table] == [  # each system's baseline first
         ["| no_context", "other"], ["| full_context", "other"],
         ["| no_context", "sap2_train"], ["| two_stage_w2", "sap2_train"],
@@ -55,10 +72,11 @@ def test_table_comparison_and_systems(tmp_path):
     assert "| full_context | other | test | 2 / 80 | - | 10 / 20 | +0.00 % |" in comparison
     systems = text.split("## Systems", 1)[1]
     assert (
-        "- sap2_train: 2 decodes of one trained model, exp/sap2_train/final; trained with "
-        "model_dir exp/tiny_lm, context dropout (p_no_context 0.1), sap_window_mix 1 2 2\n"
+        "- sap2_train: 2 decodes of exp/sap2_train/final; trained with model_dir exp/tiny_lm, "
+        "context dropout (p_no_context 0.1), sap_window_mix 1 2 2; config aaaaaaaa, adapter "
+        "bbbbbbbb, git ccccccc | config aaaaaaaa, adapter bbbbbbbb, git ccccccc, dirty\n"
     ) in systems
-    assert "- other: 2 decodes of one trained model, exp/other/final\n" in systems
+    assert "- other: 2 decodes of exp/other/final\n" in systems  # no provenance recorded
     assert "learning_rate" not in systems
     assert plot.read_bytes().startswith(b"\x89PNG")
 
@@ -67,7 +85,7 @@ def test_table_comparison_and_systems(tmp_path):
     args = [str(exp), "--out", str(out), "--plot", str(plot), "--baseline", ""]
     assert main([*args, "--notes", str(notes)]) == 0
     assert "## Against" not in out.read_text()
-    assert out.read_text().endswith("1 2 2\n\n## Targets\n\nB-WER 30 % lower.\n")
+    assert out.read_text().endswith("dirty\n\n## Targets\n\nB-WER 30 % lower.\n")
     assert main([str(exp), "--out", str(out), "--plot", str(plot), "--baseline", "none"]) == 0
     assert "## Against" not in out.read_text()
 
@@ -116,7 +134,7 @@ def test_labels_name_and_order_the_rows(tmp_path, capsys):
     )
     out, plot = tmp_path / "RESULTS.md", tmp_path / "RESULTS.png"
     assert main([str(exp), "--out", str(out), "--plot", str(plot), "--labels", str(labels)]) == 0
-    table = [line for line in out.read_text().splitlines() if line.endswith("| 0.01 |")]
+    table = [line for line in out.read_text().splitlines() if line.endswith("| 0.01 | 1.50 |")]
     assert [line.split(" | ")[0] for line in table] == [
         "| Whisper alone", "| SAP² model, no context", "| SAP² two-stage, w=2", "| extra",
     ]  # fmt: skip
@@ -125,3 +143,25 @@ def test_labels_name_and_order_the_rows(tmp_path, capsys):
     assert main([str(exp), "--out", str(out), "--plot", str(plot), "--labels", str(labels)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "expected '<system>/<decode tag>: label'" in err
+
+
+def test_list_sizes_share_a_label_and_get_their_own_panels(tmp_path):
+    exp = tmp_path / "exp"
+    _scored(exp, "sap2", "no_context", 4, 20)
+    for n, b_errors in ((0, 8), (10, 10), (100, 14)):
+        _scored(exp, "sap2", f"list_two_stage_N{n}", 5, b_errors)
+    labels = tmp_path / "labels.yaml"
+    labels.write_text('"*/no_context": alone\n"*/list_two_stage": two-stage, N distractors\n')
+    out, plot = tmp_path / "RESULTS.md", tmp_path / "RESULTS.png"
+    assert main([str(exp), "--out", str(out), "--plot", str(plot), "--labels", str(labels)]) == 0
+    rows = [line.split(" | ")[:5] for line in out.read_text().splitlines()
+            if line.endswith("| 1.50 |")]  # fmt: skip
+    assert rows == [
+        ["| alone", "sap2", "test", "10", "-"],
+        *[["| two-stage, N distractors", "sap2", "test", "10", n] for n in ("0", "10", "100")],
+    ]
+    from PIL import Image
+
+    with Image.open(plot) as image:  # bars, B-WER against N, RTF against N
+        width, height = image.size
+    assert width == 3 * 7 * 120 and height == int(4.5 * 120)

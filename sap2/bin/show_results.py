@@ -3,21 +3,29 @@
 
 Reads ``EXP/<system>/decode_<tag>/<set>/scoring/wer.json`` (written by the recipes'
 scoring stage with ``sap2-score --json``) and ``decode_stats.json`` beside the
-hypotheses, and writes one table (system, decode, test set, context list size N,
-WER, U-WER, B-WER, keyword recall and precision of pruning, context positions the LLM
-read per utterance, real-time factor) headed by the date, the Python, PyTorch and git
-versions and the command that regenerates it. Below the table: every decode against the
-baseline decode of its system and set (``--baseline``, the recipes' ``no_context``):
-U-WER and B-WER errors and their relative change, which is how the context's gain is
-judged; and what each system is (its training settings from ``EXP/<system>/config.yaml``,
-one model serving all its decodes); then a recipe's own notes (``--notes``: what its
-targets are, where its README says what was tried). ``--labels`` names the rows in words
-and orders them; otherwise each system's baseline decode comes first. The PNG plots
-B-WER against N where decode tags end in ``_N<size>`` (context list size), else U-WER and
-B-WER of every decode as bars with their values, the baseline's marked by dashed lines.
+hypotheses, and writes RESULTS.md, headed by the date, the Python, PyTorch and git
+versions and the command that regenerates it:
 
-The labels file is YAML, ``<system>/<decode tag>: label`` (``*`` for any system), in
-the order the rows are to be shown::
+- one table: system, decode, test set, context list size N, WER, U-WER, B-WER, keyword
+  recall and precision of pruning, false alarms from the context (count and per 100
+  reference words, where scored with ``--context``), context positions the LLM read per
+  utterance, real-time factor, peak memory;
+- every decode against the baseline decode of its system and set (``--baseline``, the
+  recipes' ``no_context``): U-WER and B-WER errors and their relative change, which is
+  how the context's gain is judged;
+- what each system is: the model its decodes read, its training settings
+  (``EXP/<system>/config.yaml``) and the short hashes of its model config, adapter
+  weights and code (the decodes' provenance);
+- a recipe's own notes (``--notes``: what its targets are).
+
+``--labels`` names the rows in words and orders them; otherwise each system's baseline
+decode comes first. The PNG shows U-WER and B-WER of the decodes without a list size as
+bars with their values, the baseline's as dashed lines, and where decode tags end in
+``_N<size>`` (the context list size), B-WER and the real-time factor against N.
+
+The labels file is YAML, ``<system>/<decode tag>: label`` (``*`` for any system; a tag
+without its ``_N<size>`` names all its list sizes), in the order the rows are to be
+shown::
 
     whisper_tiny_en/no_context: Whisper tiny.en alone
     "*/two_stage_speech_w2": SAP² two-stage, speech pooling, w=2
@@ -108,8 +116,12 @@ def collect(exp_dir: Path) -> list[dict]:
                 "b_counts": counts["b_wer"],
                 "pruning_recall": summary.get("pruning", {}).get("recall"),
                 "pruning_precision": summary.get("pruning", {}).get("precision"),
+                "false_alarms": summary.get("false_alarms", {}).get("count"),
+                "false_alarms_per_100": summary.get("false_alarms", {}).get("per_100_words"),
                 "context_tokens": stats.get("context_tokens"),
                 "rtf": stats.get("rtf"),
+                "peak_memory_gb": stats.get("peak_memory_gb"),
+                "provenance": stats.get("provenance") or {},
             }
         )
     return rows
@@ -131,9 +143,10 @@ def label_rows(rows: list[dict], labels: dict[str, str], baseline: str = "") -> 
     order = list(labels)
 
     def key_of(row: dict) -> str | None:
-        for key in (f"{row['system']}/{row['decode']}", f"*/{row['decode']}"):
-            if key in labels:
-                return key
+        for tag in dict.fromkeys((row["decode"], _SIZE.sub("", row["decode"]))):
+            for key in (f"{row['system']}/{tag}", f"*/{tag}"):
+                if key in labels:
+                    return key
         return None
 
     def rank(row: dict) -> tuple:
@@ -196,18 +209,53 @@ def _setting(key: str, value) -> str:
     return f"context dropout (p_no_context {value})" if key == "p_no_context" else f"{key} {value}"
 
 
+#: Provenance hashes shown per system, with the length of their short form.
+SHORT_HASHES = (("model_config_sha256", "config", 8), ("adapter_weights_sha256", "adapter", 8),
+                ("git_commit", "git", 7))  # fmt: skip
+
+
+def _short_hashes(provenance: dict) -> str:
+    """``config 1a2b3c4d, adapter 5e6f7a8b, git 0123456`` (+ ``dirty``) from a decode
+    folder's provenance; '' where it has none."""
+    parts = [
+        f"{name} {provenance[key][:n]}" for key, name, n in SHORT_HASHES if provenance.get(key)
+    ]
+    if provenance.get("git_dirty"):
+        parts.append("dirty")
+    return ", ".join(parts)
+
+
+def _model_of(provenance: dict, exp_dir: Path) -> str | None:
+    """The adapter (else the model folder) a decode was made with, relative to the
+    recipe folder where it is inside it."""
+    options = provenance.get("options") or {}
+    where = options.get("adapter") or options.get("model_dir")
+    if not where:
+        return None
+    try:
+        return str(Path(where).relative_to(exp_dir.resolve().parent))
+    except ValueError:
+        return where
+
+
 def systems(rows: list[dict], exp_dir: Path) -> list[str]:
-    """Markdown lines naming, per system, the model its decodes share and how it was trained
-    (the :data:`SYSTEM_KEYS` of ``exp_dir/<system>/config.yaml``)."""
+    """Markdown lines naming, per system, the model its decodes share, how it was trained
+    (the :data:`SYSTEM_KEYS` of ``exp_dir/<system>/config.yaml``) and the short hashes of
+    what its decodes were made with (:data:`SHORT_HASHES`; several sets where they differ)."""
     lines = []
     for system in sorted({r["system"] for r in rows}):
-        decodes = len({r["decode"] for r in rows if r["system"] == system})
-        line = f"- {system}: {decodes} decodes of one trained model, {exp_dir.name}/{system}/final"
+        own = [r for r in rows if r["system"] == system]
+        decodes = len({r["decode"] for r in own})
+        models = sorted({_model_of(r["provenance"], exp_dir) for r in own} - {None})
+        model = ", ".join(models) or f"{exp_dir.name}/{system}/final"
+        line = f"- {system}: {decodes} decodes of {model}"
         config_path = exp_dir / system / "config.yaml"
         if config_path.is_file():
             config = read_yaml_mapping(config_path)
             settings = [_setting(key, config[key]) for key in SYSTEM_KEYS if key in config]
             line += f"; trained with {', '.join(settings)}" if settings else ""
+        hashes = sorted({_short_hashes(r["provenance"]) for r in own})
+        line += "; " + " | ".join(h for h in hashes if h) if any(hashes) else ""
         lines.append(line)
     return ["", "## Systems", "", *lines]
 
@@ -235,16 +283,18 @@ def markdown(
         f"    {command}",
         "",
         "| condition | system | set | utts | N | WER | U-WER | B-WER | pruning recall "
-        "| pruning precision | context tokens | RTF |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| pruning precision | false alarms | FA / 100 words | context tokens | RTF "
+        "| peak GB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r.get('label', r['decode'])} | {r['system']} | {r['set']} | {r['utterances']} | "
             f"{_cell(r['list_size'])} | {_cell(r['wer'])} | {_cell(r['u_wer'])} | "
             f"{_cell(r['b_wer'])} | {_cell(r['pruning_recall'])} | "
-            f"{_cell(r['pruning_precision'])} | {_cell(r['context_tokens'])} | "
-            f"{_cell(r['rtf'])} |"
+            f"{_cell(r['pruning_precision'])} | {_cell(r['false_alarms'])} | "
+            f"{_cell(r['false_alarms_per_100'])} | {_cell(r['context_tokens'])} | "
+            f"{_cell(r['rtf'])} | {_cell(r['peak_memory_gb'])} |"
         )
     if baseline:
         lines += comparison(rows, baseline)
@@ -253,46 +303,62 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
+def _bars(ax, rows: list[dict], baseline: str) -> None:
+    """U-WER and B-WER of every decode as bars with their values, the first ``baseline``
+    decode's as dashed lines."""
+    width = 0.4
+    base = next((r for r in rows if r["decode"] == baseline), None)
+    for k, (key, name, color) in enumerate((("u_wer", "U-WER", "tab:blue"),
+                                            ("b_wer", "B-WER", "tab:orange"))):  # fmt: skip
+        values = [r[key] if r[key] is not None else 0.0 for r in rows]
+        bars = ax.bar([i + (k - 0.5) * width for i in range(len(rows))], values, width,
+                      label=name, color=color)  # fmt: skip
+        ax.bar_label(bars, fmt="%.2f", fontsize=6)
+        if base is not None and base[key] is not None:
+            ax.axhline(base[key], color=color, linestyle="--", linewidth=0.8,
+                       label=f"{name} of {base.get('label', baseline)}")  # fmt: skip
+    ax.set_xticks(range(len(rows)))
+    labels = [f"{r.get('label', r['decode'])}\n{r['set']}" for r in rows]
+    ax.set_xticklabels(labels, fontsize=6, rotation=25, ha="right")
+    ax.set_ylabel("error rate (%)")
+
+
+def _against_size(ax, rows: list[dict], key: str, ylabel: str) -> None:
+    """``key`` against the context list size, one line per system, decode and set."""
+    series: dict[str, list[tuple[int, float]]] = {}
+    for r in rows:
+        if r[key] is not None:
+            name = f"{r['system']} {r.get('label', _SIZE.sub('', r['decode']))} {r['set']}"
+            series.setdefault(name, []).append((r["list_size"], r[key]))
+    for name, points in sorted(series.items()):
+        points.sort()
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlabel("context list size N (distractors)")
+    ax.set_ylabel(ylabel)
+
+
 def plot(rows: list[dict], path: Path, baseline: str = "") -> None:
-    """B-WER against the context list size, one line per system, decode mode and set;
-    without list sizes, U-WER and B-WER of every decode as bars with their values, the
-    first ``baseline`` decode's marked by dashed lines."""
+    """One panel of U-WER / B-WER bars for the decodes without a list size (:func:`_bars`);
+    where decodes have list sizes, B-WER and the real-time factor against N."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    series: dict[str, list[tuple[int, float]]] = {}
-    for r in rows:
-        if r["list_size"] is not None and r["b_wer"] is not None:
-            label = f"{r['system']} {_SIZE.sub('', r['decode'])} {r['set']}"
-            series.setdefault(label, []).append((r["list_size"], r["b_wer"]))
-    if series:
-        for label, points in sorted(series.items()):
-            points.sort()
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
-        ax.set_xscale("log")
-        ax.set_xlabel("context list size N (distractors)")
-        ax.set_ylabel("B-WER (%)")
-    else:
-        width = 0.4
-        base = next((r for r in rows if r["decode"] == baseline), None)
-        for k, (key, name, color) in enumerate((("u_wer", "U-WER", "tab:blue"),
-                                                ("b_wer", "B-WER", "tab:orange"))):  # fmt: skip
-            values = [r[key] if r[key] is not None else 0.0 for r in rows]
-            bars = ax.bar([i + (k - 0.5) * width for i in range(len(rows))], values, width,
-                          label=name, color=color)  # fmt: skip
-            ax.bar_label(bars, fmt="%.2f", fontsize=6)
-            if base is not None and base[key] is not None:
-                ax.axhline(base[key], color=color, linestyle="--", linewidth=0.8,
-                           label=f"{name} of {base.get('label', baseline)}")  # fmt: skip
-        ax.set_xticks(range(len(rows)))
-        labels = [f"{r.get('label', r['decode'])}\n{r['set']}" for r in rows]
-        ax.set_xticklabels(labels, fontsize=6, rotation=25, ha="right")
-        ax.set_ylabel("error rate (%)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
+    fixed = [r for r in rows if r["list_size"] is None]
+    sized = [r for r in rows if r["list_size"] is not None]
+    panels = int(bool(fixed)) + 2 * int(bool(sized))
+    fig, axes = plt.subplots(1, panels, figsize=(7 * panels, 4.5), squeeze=False)
+    axes = list(axes[0])
+    if fixed:
+        _bars(axes.pop(0), fixed, baseline)
+    if sized:
+        _against_size(axes[0], sized, "b_wer", "B-WER (%)")
+        _against_size(axes[1], sized, "rtf", "real-time factor")
+    for ax in fig.axes:
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
