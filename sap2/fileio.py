@@ -12,8 +12,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import yaml
-
 from sap2.errors import InputError
 
 Pathlike = str | Path
@@ -111,6 +109,8 @@ def atomic_write_text(path: Pathlike, text: str) -> None:
 def read_yaml_mapping(path: Pathlike) -> dict:
     """The options of a YAML file (a mapping; an empty file gives ``{}``); a missing,
     unreadable or malformed file raises :class:`InputError` naming it."""
+    import yaml  # (not at the top: sap2-score starts without it)
+
     try:
         loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:

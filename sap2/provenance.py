@@ -10,7 +10,6 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 
 import sap2
@@ -52,6 +51,8 @@ def code_version() -> dict:
 
 def library_versions(names: Sequence[str] = ("torch", "transformers")) -> dict[str, str | None]:
     """Installed versions of the named distributions (None where not installed)."""
+    from importlib import metadata  # slow to import; sap2-score does not need it
+
     versions: dict[str, str | None] = {}
     for name in names:
         try:

@@ -26,7 +26,8 @@ def test_score_speed_on_a_small_synthetic_set(tmp_path, capsys):
     bench = load_script("benchmarks/score_speed.py")
     assert bench.main(["--is21-dir", str(tmp_path), "--system", "fake", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
-    assert "40 utterances, identical counts" in out
+    assert "x 10: 400 utterances, identical counts" in out
+    assert "target: command line at least 5x the baseline" in out
     assert "alignment + counting" in out
 
 

@@ -27,6 +27,7 @@ Usage:
 """
 
 import argparse
+import gc
 import logging
 import os
 from collections.abc import Sequence
@@ -201,7 +202,11 @@ def main(cmd: Sequence[str] | None = None) -> int:
         check_options(parser, args)
         if args.details is not None:  # refused before any output is written
             check_details_folder(args.details)
-        result = score(args)
+        gc.disable()  # many small acyclic objects: the cyclic collector would only cost time
+        try:
+            result = score(args)
+        finally:
+            gc.enable()
         if args.json is not None:
             inputs = {name: getattr(args, name) for name in INPUTS}
             provenance = run_provenance(args.command_line, inputs, normalize=args.normalize)

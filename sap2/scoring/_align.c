@@ -120,27 +120,24 @@ static PyObject *align(PyObject *self, PyObject *args) {
         back[i * width] = 'D';
     }
 
+    /* The moves in the order they are tried, as indices into the candidates below. */
+    int tried[3];
+    for (int k = 0; k < 3; k++) tried[k] = order[k] == 'M' ? 0 : order[k] == 'I' ? 1 : 2;
+    static const char move_of[3] = {'M', 'I', 'D'};
     for (Py_ssize_t i = 1; i <= n; i++) {
         long *row = cost + i * width;
         const long *prev = cost + (i - 1) * width;
         char *brow = back + i * width;
         for (Py_ssize_t j = 1; j <= m; j++) {
-            long best = 0;
-            char move = 0;
-            for (int k = 0; k < 3; k++) {
-                long c;
-                switch (order[k]) {
-                    case 'M': c = prev[j - 1] + (same_word(&ref, i - 1, &hyp, j - 1) ? 0 : sub_cost); break;
-                    case 'I': c = row[j - 1] + ins_cost; break;
-                    default:  c = prev[j] + del_cost; break;
-                }
-                if (move == 0 || c < best) {
-                    best = c;
-                    move = order[k];
-                }
-            }
-            row[j] = best;
-            brow[j] = move;
+            long candidate[3];
+            candidate[0] = prev[j - 1] + (same_word(&ref, i - 1, &hyp, j - 1) ? 0 : sub_cost);
+            candidate[1] = row[j - 1] + ins_cost;
+            candidate[2] = prev[j] + del_cost;
+            int best = tried[0];
+            if (candidate[tried[1]] < candidate[best]) best = tried[1];
+            if (candidate[tried[2]] < candidate[best]) best = tried[2];
+            row[j] = candidate[best];
+            brow[j] = move_of[best];
         }
     }
 

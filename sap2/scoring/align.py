@@ -1,14 +1,14 @@
 """Word alignment and error counting with the costs and tie-breaking of a protocol.
 
 The dynamic programme and its back-trace run in C (``_align.c``); this module holds the
-protocols' rules and turns the C results into :class:`~sap2.scoring.counts.ErrorCounts`.
+protocols' rules and turns the C results into :class:`~sap2.scoring.counts.BiasedErrorCounts`.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sap2.scoring._align import align as _align
-from sap2.scoring.counts import BiasedErrorCounts, ErrorCounts
+from sap2.scoring.counts import BiasedErrorCounts
 
 
 @dataclass(frozen=True)
@@ -57,12 +57,21 @@ def align(
       ``C`` correct, ``S`` substitution, ``I`` insertion (a hypothesis word only), ``D``
       deletion (a reference word only); ``counts`` the WER / U-WER / B-WER counts.
     """
+    ops, parts = align_parts(ref, hyp, rule, biased)
+    return ops, BiasedErrorCounts.from_tuple(parts)
+
+
+def align_parts(
+    ref: Sequence[str],
+    hyp: Sequence[str],
+    rule: AlignmentRule,
+    biased: frozenset[str] | set[str] = frozenset(),
+) -> tuple[str, tuple[int, ...]]:
+    """:func:`align` with the counts as a plain tuple (:data:`~sap2.scoring.counts.PARTS`
+    order), which a corpus sums without building count objects per utterance."""
     if not isinstance(ref, list):
         ref = list(ref)
     if not isinstance(hyp, list):
         hyp = list(hyp)
-    ops, (ur, us, ui, ud, br, bs, bi, bd) = _align(
-        ref, hyp, biased, rule.sub_cost, rule.ins_cost, rule.del_cost, rule.order
-    )
-    counts = BiasedErrorCounts.from_parts(ErrorCounts(ur, us, ui, ud), ErrorCounts(br, bs, bi, bd))
-    return ops.decode("ascii"), counts
+    ops, parts = _align(ref, hyp, biased, rule.sub_cost, rule.ins_cost, rule.del_cost, rule.order)
+    return ops.decode("ascii"), parts

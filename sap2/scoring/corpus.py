@@ -1,11 +1,11 @@
 """Protocol-independent scoring of a corpus: pair hypotheses with references, align, count."""
 
 import logging
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from sap2.errors import InputError
-from sap2.scoring.align import AlignmentRule, align
+from sap2.scoring.align import AlignmentRule, align_parts
 from sap2.scoring.counts import BiasedErrorCounts, ErrorCounts
 from sap2.scoring.false_alarms import FalseAlarms, false_alarm_words
 from sap2.scoring.keywords import KeywordCounts, count_pruning
@@ -15,15 +15,20 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class UtteranceScore:
-    """The alignment and counts of one utterance."""
+    """The alignment and counts of one utterance (``parts``: the counts in
+    :data:`~sap2.scoring.counts.PARTS` order; :attr:`counts` as objects)."""
 
     utt_id: str
     ref: list[str]
     hyp: list[str]
     ops: str
     biased: frozenset[str]
-    counts: BiasedErrorCounts
+    parts: tuple[int, ...]
     keywords: KeywordCounts | None = None
+
+    @property
+    def counts(self) -> BiasedErrorCounts:
+        return BiasedErrorCounts.from_tuple(self.parts)
 
 
 @dataclass
@@ -32,15 +37,19 @@ class CorpusScore:
 
     protocol: str
     utterances: list[UtteranceScore] = field(default_factory=list)
-    totals: BiasedErrorCounts = field(default_factory=BiasedErrorCounts)
     keywords: KeywordCounts | None = None
     sessions: dict[str, ErrorCounts] | None = None
     pruning: KeywordCounts | None = None
     false_alarms: FalseAlarms | None = None
 
+    @property
+    def totals(self) -> BiasedErrorCounts:
+        """The counts summed over the utterances."""
+        sums = [sum(column) for column in zip(*(u.parts for u in self.utterances), strict=True)]
+        return BiasedErrorCounts.from_tuple(sums) if sums else BiasedErrorCounts()
+
     def add(self, utt: UtteranceScore) -> None:
         self.utterances.append(utt)
-        self.totals += utt.counts
         if utt.keywords is not None:
             if self.keywords is None:
                 self.keywords = KeywordCounts()
@@ -113,11 +122,11 @@ def paired_ids(
 
 def score_utterance(
     utt_id: str,
-    ref: Sequence[str],
-    hyp: Sequence[str],
+    ref: list[str],
+    hyp: list[str],
     biased: frozenset[str],
     rule: AlignmentRule,
 ) -> UtteranceScore:
     """Align one utterance under ``rule`` and count its errors against ``biased``."""
-    ops, counts = align(ref, hyp, rule, biased)
-    return UtteranceScore(utt_id, list(ref), list(hyp), ops, biased, counts)
+    ops, parts = align_parts(ref, hyp, rule, biased)
+    return UtteranceScore(utt_id, ref, hyp, ops, biased, parts)

@@ -1,7 +1,11 @@
 """Error counts: WER over all reference words, split into unbiased (U-WER) and biased (B-WER)."""
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+#: The order of the eight counts of :meth:`BiasedErrorCounts.from_tuple`.
+PARTS = ("u_ref", "u_sub", "u_ins", "u_del", "b_ref", "b_sub", "b_ins", "b_del")
 
 
 @dataclass
@@ -64,6 +68,13 @@ class BiasedErrorCounts:
         total += unbiased
         total += biased
         return cls(wer=total, u_wer=unbiased, b_wer=biased)
+
+    @classmethod
+    def from_tuple(cls, parts: Sequence[int]) -> "BiasedErrorCounts":
+        """Build the counts from the eight numbers of :data:`PARTS` (unbiased reference
+        words, substitutions, insertions, deletions, then the same for biased words)."""
+        ur, us, ui, ud, br, bs, bi, bd = parts
+        return cls.from_parts(ErrorCounts(ur, us, ui, ud), ErrorCounts(br, bs, bi, bd))
 
     def __iadd__(self, other: "BiasedErrorCounts") -> "BiasedErrorCounts":
         self.wer += other.wer

@@ -31,7 +31,10 @@ def score_is21(
     score = CorpusScore(protocol="is21")
     for utt_id in paired_ids(refs, hyps, hyp_path, lenient):
         text, rare = refs[utt_id]
-        biased = frozenset(w for word in rare for w in normalize(word).split())
+        if normalize is identity:  # the same words, split in one call
+            biased = frozenset(" ".join(rare).split())
+        else:
+            biased = frozenset(w for word in rare for w in normalize(word).split())
         score.add(
             score_utterance(
                 utt_id,

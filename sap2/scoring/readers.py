@@ -13,7 +13,8 @@ Pathlike = str | Path
 
 
 def read_lines(path: Pathlike) -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, line)`` for the non-blank lines of a UTF-8 text file.
+    """Yield ``(line_number, line)`` for the non-blank lines of a UTF-8 text file (lines
+    end at ``\n``, ``\r\n`` or ``\r``, as :meth:`bytes.splitlines` splits them).
 
     Raises:
       InputError: the file is missing or unreadable, or a line is not UTF-8.
@@ -26,16 +27,29 @@ def read_lines(path: Pathlike) -> Iterator[tuple[int, str]]:
         raise InputError(f"{path}: is a directory, expected a file") from None
     except OSError as err:
         raise InputError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        _raise_first_bad_line(path, data)
+    if "\r" in text:  # (str.splitlines splits at more characters than bytes.splitlines)
+        lines = [raw.decode("utf-8") for raw in data.splitlines()]
+    else:
+        lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if line and not line.isspace():
+            yield number, line
+
+
+def _raise_first_bad_line(path: Pathlike, data: bytes) -> None:
+    """Raise the :class:`InputError` naming the first line of ``data`` that is not UTF-8."""
     for number, raw in enumerate(data.splitlines(), start=1):
         try:
-            line = raw.decode("utf-8")
+            raw.decode("utf-8")
         except UnicodeDecodeError as err:
             raise InputError(
                 f"{path}:{number}: not valid UTF-8 (byte {raw[err.start]:#04x} at column "
                 f"{err.start + 1})"
             ) from None
-        if line.strip():
-            yield number, line.rstrip("\r")
 
 
 def _store(table: dict, key: str, value, path: Pathlike, number: int, seen: dict) -> None:
@@ -94,24 +108,48 @@ def read_is21_ref(path: Pathlike) -> dict[str, tuple[str, list[str]]]:
     Returns ``{uttid: (text, rare_words)}``; the biasing list (column 4) is not used by
     the scorers, so only its brackets are checked.
     """
-    table: dict[str, tuple[str, list[str]]] = {}
-    seen: dict[str, int] = {}
+    rows: list[tuple[int, str, str, str]] = []
     for number, line in read_lines(path):
-        fields = line.split("\t")
-        if len(fields) not in (3, 4):
-            hint = " (a Kaldi text reference needs --biased-words)" if len(fields) == 1 else ""
+        # The long column 4 is split off whole, not scanned word by word.
+        fields = line.split("\t", 3)
+        if len(fields) not in (3, 4) or (len(fields) == 4 and "\t" in fields[3]):
+            found = line.count("\t") + 1
+            hint = " (a Kaldi text reference needs --biased-words)" if found == 1 else ""
             raise InputError(
                 f"{path}:{number}: expected 4 tab-separated columns (id, text, rare words, "
-                f"biasing list), found {len(fields)}{hint}"
+                f"biasing list), found {found}{hint}"
             )
-        rare = _json_word_list(fields[2], path, number, 3)
         if len(fields) == 4 and not (
             fields[3].startswith("[") and fields[3].rstrip().endswith("]")
         ):
             # The biasing list is not used for scoring: check its shape, not every word.
             raise InputError(f"{path}:{number}: column 4 is not a JSON list")
-        _store(table, fields[0], (fields[1], rare), path, number, seen)
+        rows.append((number, fields[0], fields[1], fields[2]))
+    rare_lists = _json_word_lists([row[3] for row in rows], [row[0] for row in rows], path, 3)
+    table: dict[str, tuple[str, list[str]]] = {}
+    seen: dict[str, int] = {}
+    for (number, utt, text, _), rare in zip(rows, rare_lists, strict=True):
+        _store(table, utt, (text, rare), path, number, seen)
     return _require_nonempty(table, path, "is21 reference lines")
+
+
+def _json_word_lists(
+    fields: list[str], numbers: list[int], path: Pathlike, column: int
+) -> list[list[str]]:
+    """Parse a column of JSON word lists in one call (fast on a corpus); where that fails
+    or does not give one list of strings per field, line by line, to name the bad line."""
+    try:
+        parsed = json.loads("[" + ",".join(fields) + "]")
+    except json.JSONDecodeError:
+        parsed = None
+    if (
+        isinstance(parsed, list)
+        and len(parsed) == len(fields)
+        and all(type(words) is list for words in parsed)
+        and all(type(w) is str for words in parsed for w in words)
+    ):
+        return parsed
+    return [_json_word_list(f, path, n, column) for f, n in zip(fields, numbers, strict=True)]
 
 
 def read_is21_context(path: Pathlike) -> dict[str, list[str]]:
