@@ -50,6 +50,7 @@ setup(
             "sap2-convert-whisper=sap2.bin.convert_whisper:main",
             "sap2-assemble=sap2.bin.assemble:main",
             "sap2-show-results=sap2.bin.show_results:main",
+            "sap2-nonspeech-cuts=sap2.bin.nonspeech_cuts:main",
         ]
     },
 )

@@ -63,6 +63,7 @@ def test_slidespeech_context_fields(slides, tmp_path):
     first, third = cuts["talk1-0001"], cuts["talk1-0003"]
     assert first.session == "talk1" and first.ocr_keywords == ["KALDI", "LATTICE"]
     assert first.context == ["kaldi", "lattice", "tutorial"]  # the slide on screen only
+    assert first.context_distractors == ["tutorial"]  # without its keywords KALDI, LATTICE
     assert third.context == ["espnet", "recipes", "egs2", "template"]
     assert (first.start, first.duration) == (pytest.approx(0.2), pytest.approx(1.2))
     assert first.supervisions[0].text == "welcome to the kaldi lattice tutorial"

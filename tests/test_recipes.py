@@ -29,6 +29,9 @@ def test_librispeech_recipe(tmp_path, tiny_model_dir):
     cuts = {c.id: c for c in CutSet.from_file(data / "cuts" / "test-clean.jsonl.gz")}
     titian = cuts["1188-133604-0000"]
     assert titian.has_custom("biasing_list_5") and titian.has_custom("biasing_list_10")
+    distractors = titian.distractors_10
+    assert len(distractors) == 10 and not set(distractors) & set(titian.rare_words)
+    assert set(distractors) | set(titian.rare_words) == set(titian.biasing_list_10)
     assert titian.rare_words == [
         "continually", "find", "four", "holbein", "me", "men", "speaking", "titian", "will"
     ]  # fmt: skip

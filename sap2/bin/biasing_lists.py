@@ -7,7 +7,9 @@ sorted), JSON biasing list (the rare words plus N distractors drawn from the rar
 pool without the utterance's own rare words, shuffled). Lists depend only on the seed and
 the utterance id. Several N at once share one read of the pool: put ``{N}`` in --out.
 With --cuts, the lists are also stored on the cuts of a lhotse manifest, as custom
-fields ``rare_words`` and ``biasing_list_<N>`` (the manifest is rewritten in place).
+fields ``rare_words``, ``biasing_list_<N>`` and ``distractors_<N>`` (the list without the
+utterance's rare words: the distractor-only negative control); the manifest is rewritten
+in place.
 
 Usage:
   sap2-biasing-lists --ref data/test_clean/text --common-words words/common_words_5k.txt \\
@@ -32,6 +34,7 @@ from sap2.context.biasing import (
     read_word_list,
     utterance_rng,
 )
+from sap2.context.distractors import without_words
 from sap2.errors import InputError
 from sap2.fileio import atomic_output
 from sap2.scoring.readers import read_is21_ref, read_lines, read_text
@@ -113,7 +116,8 @@ def _utterance(cut) -> str:
 def store_on_cuts(
     cuts, cuts_path: str, rare: dict[str, list[str]], lists: dict[int, dict[str, list[str]]]
 ) -> None:
-    """Add ``rare_words`` and ``biasing_list_<N>`` to every cut and rewrite the manifest."""
+    """Add ``rare_words``, ``biasing_list_<N>`` and ``distractors_<N>`` to every cut and
+    rewrite the manifest."""
     from lhotse import CutSet
 
     updated = []
@@ -122,6 +126,7 @@ def store_on_cuts(
         cut = cut.with_custom("rare_words", rare[utt])
         for n, by_utt in lists.items():
             cut = cut.with_custom(f"biasing_list_{n}", by_utt[utt])
+            cut = cut.with_custom(f"distractors_{n}", without_words(by_utt[utt], rare[utt]))
         updated.append(cut)
     with atomic_output(cuts_path) as tmp:
         CutSet.from_cuts(updated).to_file(tmp)

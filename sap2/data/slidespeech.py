@@ -15,7 +15,9 @@ with it are read from paths given as options (their exact names vary between rel
 Each utterance becomes a lhotse cut whose ``custom`` fields hold ``session`` (the video
 id), ``ocr_keywords`` (list of keyword phrases) and ``context`` (keywords extracted from
 the OCR text of the slide on screen at the utterance's midpoint and of its neighbours:
-``num_slides`` slides centred on it, 5 by default as in the paper).
+``num_slides`` slides centred on it, 5 by default as in the paper) and
+``context_distractors`` (that context without the utterance's OCR keywords: the
+distractor-only negative control).
 """
 
 import bisect
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from lhotse import Recording, RecordingSet, SupervisionSegment, SupervisionSet
 
+from sap2.context.distractors import without_words
 from sap2.context.ocr_keywords import KeywordExtractor
 from sap2.data.manifests import BadItems, count_longer_than, write_part
 from sap2.errors import InputError
@@ -218,6 +221,9 @@ def prepare_slidespeech(
         "session": {s.id: s.recording_id for s in supervisions},
         "ocr_keywords": {s.id: keywords.get(s.id, []) for s in supervisions},
         "context": context,
+        "context_distractors": {
+            utt: without_words(words, keywords.get(utt, [])) for utt, words in context.items()
+        },
     }
     cuts = write_part(
         RecordingSet.from_recordings(recordings[v] for v in sorted(used)),
