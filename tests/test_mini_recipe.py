@@ -19,8 +19,14 @@ pytestmark = [
         reason="the model packages of requirements-models.txt are not installed (make install)",
     ),
 ]
-SAP2_CONDITIONS = ["no_context", "full_context_w1", "two_stage_speech_w2", "two_stage_mean_w2"]
-WHISPER_CONDITIONS = ["no_context", "prompt_keywords", "prompt_context"]
+SAP2_CONDITIONS = ["no_context", "full_context_w1", "two_stage_speech_w2", "two_stage_mean_w2",
+                   "two_stage_speech_w2_distractors"]  # fmt: skip
+WHISPER_CONDITIONS = [
+    "no_context",
+    "prompt_keywords",
+    "prompt_context",
+    "prompt_context_distractors",
+]
 
 
 def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
@@ -59,10 +65,26 @@ def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
     folders = [exp / f"decode_{c}" for c in SAP2_CONDITIONS] + [
         recipe / "exp" / "whisper_tiny_en" / f"decode_{c}" for c in WHISPER_CONDITIONS
     ]
+    controls = CutSet.from_file(recipe / "data" / "cuts" / "test_nonspeech.jsonl.gz")
+    assert len(controls) == 2 * min(10, len(cuts))
     for folder in folders:
-        assert (folder / "test" / "scoring" / "wer.txt").read_text().startswith("WER: ")
-        stats = json.loads((folder / "test" / "decode_stats.json").read_text())
-        assert stats["utterances"] == len(cuts) and stats["peak_memory_gb"] > 0
+        for split, count in (("test", len(cuts)), ("test_nonspeech", len(controls))):
+            assert (folder / split / "scoring" / "wer.txt").read_text().startswith("WER: ")
+            stats = json.loads((folder / split / "decode_stats.json").read_text())
+            assert stats["utterances"] == count and stats["peak_memory_gb"] > 0
+            assert stats["provenance"]["inputs"]["cuts"]["path"].endswith(f"{split}.jsonl.gz")
+        summary = json.loads((folder / "test_nonspeech" / "scoring" / "wer.json").read_text())
+        assert summary["wer"]["ref_words"] == 0
+        assert ("false_alarms" in summary) == ("no_context" not in folder.name)
+    # The scaling curve: lists of the sizes the tiny corpus's pool allows (N=0 at least).
+    assert "the pool has" in out.stderr
+    n0 = exp / "decode_list_two_stage_speech_w2_N0" / "test"
+    assert json.loads((n0 / "scoring" / "wer.json").read_text())["utterances"] == len(cuts)
+    context = (n0 / "context.txt").read_text().splitlines()
+    lists = {c.id: c.custom["biasing_list_0"] for c in cuts}
+    written = {utt: [w for w in rest.split("$") if w]
+               for utt, rest in (line.split(" ", 1) for line in context)}  # fmt: skip
+    assert written == lists
     options = json.loads((exp / "decode_two_stage_mean_w2" / "test" / "decode_options.json")
                          .read_text())  # fmt: skip
     assert (options["mode"], options["sap_mode"], options["sap_window_size"]) == (
@@ -75,6 +97,10 @@ def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
     assert any(line.startswith("| Whisper tiny.en prompted with the slide's keywords |")
                for line in table)  # fmt: skip
     assert "## Against no_context" in results and "## Targets" in results
+    assert "| false alarms | FA / 100 words |" in results
+    assert any("| test_nonspeech |" in line for line in results.splitlines())
+    scaling = "| SAP² two-stage, the utterance's rare words + N distractors, w=2 | sap2_train |"
+    assert f"{scaling} test | {len(cuts)} | 0 |" in results
     assert results.count("| met |") + results.count("| **not met** |") == 7
     assert "the recipe (stages 0-30) in at most 25 minutes | " in results
     assert (recipe / "exp" / "RESULTS.png").read_bytes().startswith(b"\x89PNG")

@@ -60,8 +60,22 @@ def test_librispeech_recipe(tmp_path, tiny_model_dir):
             assert len(lines) == {"test-clean": 3, "test-other": 2}[part]
             assert json.loads((out / "scoring" / "wer.json").read_text())["protocol"] == "is21"
             assert (out / "log" / "decode.2.log").is_file()
+    # The negative controls at the largest N: distractors alone, and silence and noise.
+    controls = exp / "decode_two_stage_distractors_N10" / "test-clean"
+    assert len((controls / "hyp.txt").read_text().splitlines()) == 3
+    context = dict(
+        line.split(" ", 1) for line in (controls / "context.txt").read_text().splitlines()
+    )
+    cuts = {c.id: c for c in CutSet.from_file(recipe / "data" / "cuts" / "test-clean.jsonl.gz")}
+    assert context["1188-133604-0000"].split("$") == cuts["1188-133604-0000"].distractors_10
+    nonspeech = exp / "decode_two_stage_N10" / "test-clean_nonspeech"
+    assert len((nonspeech / "hyp.txt").read_text().splitlines()) == 6  # 3 silent, 3 noisy
+    summary = json.loads((nonspeech / "scoring" / "wer.json").read_text())
+    assert summary["wer"]["ref_words"] == 0 and "false_alarms" in summary
     results = (recipe / "RESULTS.md").read_text()
     assert "| two_stage_N10 | sap2_train | test-clean | 3 | 10 |" in results
+    assert "| two_stage_N10 | sap2_train | test-clean_nonspeech | 6 | 10 |" in results
+    assert "| two_stage_distractors_N10 | sap2_train | test-clean | 3 | 10 |" in results
     assert (recipe / "RESULTS_bwer.png").stat().st_size > 1000
 
 
@@ -89,6 +103,9 @@ def test_slidespeech_data_stages(tmp_path):
     assert all(c.has_custom("context") and c.has_custom("session") for c in cuts)
     for name in ("text", "keywords", "utt2session"):
         assert (recipe / "data" / "test" / name).is_file()
+        assert (recipe / "data" / "test_nonspeech" / name).is_file()  # the controls
+    controls = CutSet.from_file(recipe / "data" / "cuts" / "test_nonspeech.jsonl.gz")
+    assert len(controls) == 2 * len(cuts) and all(c.has_custom("context") for c in controls)
     records = json.loads((recipe / "data" / "swift" / "test.json").read_text())
     assert len(records) == 4 and "<|startofcontext|>" in records[0]["messages"][0]["content"]
 

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# SAP² on LibriSpeech with the is21 biasing lists (N = 100, 500, 1000, 2000 distractors).
+# SAP² on LibriSpeech with the is21 biasing lists (N = 0, 100, 500, 1000, 2000 distractors).
 #
 # Stages (icefall/ESPnet style; --stage N --stop-stage M runs N..M):
 #   0  download LibriSpeech (lhotse) and the is21 word lists, unless present
 #   1  lhotse manifests, cuts and Kaldi text:  download/LibriSpeech -> data/{manifests,cuts,<part>}
 #   2  common words of the training transcripts: data/<train>/text -> data/lang/
-#   5  biasing lists: data/<test>/text -> data/context/<test>.biasing_<N>.tsv (+ on the cuts);
-#      rare words of the training cuts (training lists are drawn on the fly)
+#   5  biasing lists: data/<test>/text -> data/context/<test>.biasing_<N>.tsv (+ on the cuts,
+#      with the distractor-only lists); rare words of the training cuts (training lists are
+#      drawn on the fly); silence and noise cuts with the test lists -> data/<test>_nonspeech
 #   6  training cuts of all train parts: data/cuts/train.jsonl.gz
 #  10  training: sap2-train (torchrun with --ngpu > 1) -> exp/<tag>/final
-#  20  decoding: every mode x test set x N -> exp/<tag>/decode_<mode>[_N<N>]/<test>
-#  21  scoring (is21 protocol, pruning precision/recall) -> .../scoring/
-#  30  RESULTS.md and RESULTS_bwer.png from every scored decode
+#  20  decoding: every mode x test set x N -> exp/<tag>/decode_<mode>[_N<N>]/<test>; the
+#      negative controls at the largest N: distractor-only lists
+#      -> decode_<mode>_distractors_N<N>/<test>, and the non-speech cuts -> .../<test>_nonspeech
+#  21  scoring (is21 protocol, pruning precision/recall, false alarms) -> .../scoring/
+#  30  RESULTS.md (WER, U-WER, B-WER, false alarms, RTF, peak memory per N) and
+#      RESULTS_bwer.png (B-WER and RTF against N)
 set -euo pipefail
 
 stage=0
@@ -20,7 +24,7 @@ dl_dir=$PWD/download        # LibriSpeech is downloaded to (or found in) ${dl_di
 words_dir=                  # is21 word lists; empty: ${dl_dir}/is21_words (downloaded)
 train_parts="train-clean-100 train-clean-360 train-other-500"
 test_parts="test-clean test-other"
-num_distractors="100 500 1000 2000"
+num_distractors="0 100 500 1000 2000"
 seed=0                      # seed of the biasing lists
 skip_bad=false              # true: leave out utterances with missing or unreadable audio
 model_dir=download/Qwen2-Audio-7B-Instruct  # local base model folder
@@ -34,6 +38,7 @@ exp_tag=                    # default: sap2_<train config name>
 decode_modes="two_stage full_context no_context"
 num_beams=1
 nj=1                        # decoding jobs (each on one GPU with ngpu > 0)
+nonspeech_num=50            # test cuts copied as silence and as noise (negative controls)
 
 help_message=$(cat <<EOF2
 Usage: $0 [options]
@@ -52,6 +57,7 @@ Usage: $0 [options]
   --nnodes N --node-rank R --master-addr HOST   multi-node training (run on every node)
   --exp-tag TAG        (default sap2_<config name>)
   --decode-modes "..." (default "${decode_modes}");  --num-beams N;  --nj N decoding jobs
+  --nonspeech-num N    test cuts copied as silence and as noise (default ${nonspeech_num})
 EOF2
 )
 
@@ -110,6 +116,11 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     sap2-biasing-lists --ref "data/${part}/text" --common-words "${common}" --rare-words "${pool}" \
       --num-distractors 0 --out "data/context/${part}.rare.tsv" --cuts "data/cuts/${part}.jsonl.gz"
   done
+  log "Stage 5: non-speech controls: data/cuts/<test> -> data/cuts/<test>_nonspeech.jsonl.gz"
+  for part in ${test_parts}; do
+    sap2-nonspeech-cuts --cuts "data/cuts/${part}.jsonl.gz" --data-dir data \
+      --part "${part}_nonspeech" --num "${nonspeech_num}" --seed "${seed}"
+  done
 fi
 
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
@@ -129,37 +140,50 @@ if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
 fi
 
 if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then
-  log "Stage 20: decoding (${decode_modes}): data/cuts/<test> -> ${exp_dir}/decode_*/"
+  largest=${num_distractors##* }
+  log "Stage 20: decoding (${decode_modes}; controls at N=${largest}): data/cuts/<test> -> ${exp_dir}/decode_*/"
   decode_gpu=0
   [ "${ngpu}" -gt 0 ] && decode_gpu=1
+  decode() {  # decode CUTS OUT_DIR MODE CONTEXT_FIELD
+    utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" --gpu "${decode_gpu}" "$1" "$2" \
+      --model-dir "${model_dir}" --adapter "${exp_dir}/final" --mode "$3" \
+      --context-field "$4" --num-beams "${num_beams}"
+  }
   for part in ${test_parts}; do
     for mode in ${decode_modes}; do
-      sizes=${num_distractors}
-      [ "${mode}" = no_context ] && sizes=none
-      for n in ${sizes}; do
-        tag=decode_${mode}; [ "${n}" = none ] || tag=${tag}_N${n}
-        utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" --gpu "${decode_gpu}" \
-          "data/cuts/${part}.jsonl.gz" "${exp_dir}/${tag}/${part}" \
-          --model-dir "${model_dir}" --adapter "${exp_dir}/final" --mode "${mode}" \
-          --context-field "biasing_list_${n}" --num-beams "${num_beams}"
+      if [ "${mode}" = no_context ]; then
+        decode "data/cuts/${part}.jsonl.gz" "${exp_dir}/decode_${mode}/${part}" "${mode}" context
+        continue
+      fi
+      for n in ${num_distractors}; do
+        decode "data/cuts/${part}.jsonl.gz" "${exp_dir}/decode_${mode}_N${n}/${part}" "${mode}" "biasing_list_${n}"
       done
+      # Negative controls: the distractors alone, and the full list on silence and noise.
+      decode "data/cuts/${part}.jsonl.gz" "${exp_dir}/decode_${mode}_distractors_N${largest}/${part}" \
+        "${mode}" "distractors_${largest}"
+      decode "data/cuts/${part}_nonspeech.jsonl.gz" "${exp_dir}/decode_${mode}_N${largest}/${part}_nonspeech" \
+        "${mode}" "biasing_list_${largest}"
     done
   done
 fi
 
 if [ "${stage}" -le 21 ] && [ "${stop_stage}" -ge 21 ]; then
-  log "Stage 21: scoring (is21 protocol): ${exp_dir}/decode_*/<test>/hyp.txt -> scoring/"
+  log "Stage 21: scoring (is21 protocol, false alarms against context.txt): ${exp_dir}/decode_*/<test>/hyp.txt -> scoring/"
   first_n=${num_distractors%% *}
   for dir in "${exp_dir}"/decode_*/*/; do
     dir=${dir%/}
     part=$(basename "${dir}")
-    n=$(basename "$(dirname "${dir}")" | sed -n 's/.*_N\([0-9]*\)$/\1/p')
-    [ -n "${n}" ] || n=${first_n}   # columns 1-3 are the same for every N
-    pruned=""
-    [ -f "${dir}/keywords.txt" ] && pruned="--pruned-keywords ${dir}/keywords.txt"
+    if [ "${part}" != "${part%_nonspeech}" ]; then   # empty references, nothing biased
+      ref=(--ref "data/${part}/text" --biased-words "data/${part}/keywords")
+    else   # columns 1-3 of the lists are the same for every N
+      ref=(--ref "data/context/${part}.biasing_${first_n}.tsv")
+    fi
+    extra=()
+    [ -f "${dir}/keywords.txt" ] && extra+=(--pruned-keywords "${dir}/keywords.txt")
+    [ -f "${dir}/context.txt" ] && extra+=(--context "${dir}/context.txt" --context-format keywords)
     mkdir -p "${dir}/scoring"
-    sap2-score --protocol is21 --ref "data/context/${part}.biasing_${n}.tsv" --hyp "${dir}/hyp.txt" \
-      ${pruned} --json "${dir}/scoring/wer.json" --details "${dir}/scoring/details" \
+    sap2-score --protocol is21 "${ref[@]}" --hyp "${dir}/hyp.txt" "${extra[@]}" \
+      --json "${dir}/scoring/wer.json" --details "${dir}/scoring/details" \
       > "${dir}/scoring/wer.txt"
     log "${dir}: $(head -3 "${dir}/scoring/wer.txt" | cut -d, -f1 | tr '\n' ' ')"
   done

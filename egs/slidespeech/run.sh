@@ -3,11 +3,15 @@
 #
 # Stages (--stage N --stop-stage M runs N..M):
 #   0  check the corpus layout (SlideSpeech cannot be downloaded by a script here)
-#   1  lhotse manifests and cuts with context: ${corpus_dir} -> data/{manifests,cuts,<split>}
+#   1  lhotse manifests and cuts with context: ${corpus_dir} -> data/{manifests,cuts,<split>};
+#      silence and noise cuts with the test contexts (negative controls) -> data/<test>_nonspeech
 #   6  ms-swift JSON of the authors' format, for comparison: data/cuts -> data/swift/
 #  10  training: sap2-train (torchrun with --ngpu > 1) -> exp/<tag>/final
-#  20  decoding: every mode x test split -> exp/<tag>/decode_<mode>_slides<K>/<split>
-#  21  scoring (SlideSpeech protocol, Whisper normaliser, keywords, sessions, pruning)
+#  20  decoding: every mode x test split -> exp/<tag>/decode_<mode>_slides<K>/<split>; the
+#      negative controls: the context without the utterance's keywords
+#      -> decode_<mode>_distractors_slides<K>/<split>, the non-speech cuts -> .../<split>_nonspeech
+#  21  scoring (SlideSpeech protocol, Whisper normaliser, keywords, sessions, pruning, false
+#      alarms against each decode's context.txt)
 #  30  RESULTS.md and RESULTS.png (error rates of every scored decode)
 set -euo pipefail
 
@@ -33,6 +37,7 @@ exp_tag=                    # default: sap2_<train config name>
 decode_modes="two_stage full_context no_context"
 num_beams=1
 nj=1                        # decoding jobs
+nonspeech_num=50            # test cuts copied as silence and as noise (negative controls)
 
 help_message=$(cat <<EOF2
 Usage: $0 [options]
@@ -52,6 +57,7 @@ Usage: $0 [options]
   --nnodes N --node-rank R --master-addr HOST   multi-node training (run on every node)
   --exp-tag TAG          (default sap2_<config name>)
   --decode-modes "..."   (default "${decode_modes}");  --num-beams N;  --nj N decoding jobs
+  --nonspeech-num N      test cuts copied as silence and as noise (default ${nonspeech_num})
 Each split's files are read from \${corpus_dir}/<split>/{segments,text,keywords,slides};
 see sap2/data/slidespeech.py for their formats.
 EOF2
@@ -82,6 +88,11 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
       --num-slides "${num_slides}" --max-context-words "${max_context_words}" ${common_opt} ${bad_opt}
     touch "data/cuts/.${split}.done"
   done
+  for split in ${splits}; do   # the test sets among the prepared splits
+    case " ${test_sets} " in *" ${split} "*) ;; *) continue ;; esac
+    sap2-nonspeech-cuts --cuts "data/cuts/${split}.jsonl.gz" --data-dir data \
+      --part "${split}_nonspeech" --num "${nonspeech_num}"
+  done
 fi
 
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
@@ -108,14 +119,23 @@ if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then
   log "Stage 20: decoding (${decode_modes}): data/cuts/<split> -> ${exp_dir}/decode_*/"
   decode_gpu=0
   [ "${ngpu}" -gt 0 ] && decode_gpu=1
+  decode() {  # decode CUTS OUT_DIR MODE CONTEXT_FIELD
+    utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" --gpu "${decode_gpu}" "$1" "$2" \
+      --model-dir "${model_dir}" --adapter "${exp_dir}/final" --mode "$3" \
+      --context-field "$4" --num-beams "${num_beams}"
+  }
   for split in ${test_sets}; do
     for mode in ${decode_modes}; do
+      if [ "${mode}" = no_context ]; then
+        decode "data/cuts/${split}.jsonl.gz" "${exp_dir}/decode_${mode}/${split}" "${mode}" context
+        continue
+      fi
       tag=decode_${mode}_slides${num_slides}
-      [ "${mode}" = no_context ] && tag=decode_${mode}
-      utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" --gpu "${decode_gpu}" \
-        "data/cuts/${split}.jsonl.gz" "${exp_dir}/${tag}/${split}" \
-        --model-dir "${model_dir}" --adapter "${exp_dir}/final" --mode "${mode}" \
-        --context-field context --num-beams "${num_beams}"
+      decode "data/cuts/${split}.jsonl.gz" "${exp_dir}/${tag}/${split}" "${mode}" context
+      # Negative controls: the context without the utterance's keywords; silence and noise.
+      decode "data/cuts/${split}.jsonl.gz" "${exp_dir}/decode_${mode}_distractors_slides${num_slides}/${split}" \
+        "${mode}" context_distractors
+      decode "data/cuts/${split}_nonspeech.jsonl.gz" "${exp_dir}/${tag}/${split}_nonspeech" "${mode}" context
     done
   done
 fi
