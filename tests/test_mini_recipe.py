@@ -72,7 +72,7 @@ def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
             assert (folder / split / "scoring" / "wer.txt").read_text().startswith("WER: ")
             stats = json.loads((folder / split / "decode_stats.json").read_text())
             assert stats["utterances"] == count and stats["peak_memory_gb"] > 0
-            assert stats["provenance"]["inputs"]["cuts"]["path"].endswith(f"{split}.jsonl.gz")
+            assert stats["provenance"]["model_config_sha256"]  # carried over from the job
         summary = json.loads((folder / "test_nonspeech" / "scoring" / "wer.json").read_text())
         assert summary["wer"]["ref_words"] == 0
         assert ("false_alarms" in summary) == ("no_context" not in folder.name)

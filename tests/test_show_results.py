@@ -165,3 +165,22 @@ def test_list_sizes_share_a_label_and_get_their_own_panels(tmp_path):
     with Image.open(plot) as image:  # bars, B-WER against N, RTF against N
         width, height = image.size
     assert width == 3 * 7 * 120 and height == int(4.5 * 120)
+
+
+def test_rows_without_reference_words_are_compared_as_undefined(tmp_path):
+    exp = tmp_path / "exp"
+    _scored(exp, "sap2", "no_context", 4, 20)
+    _scored(exp, "sap2", "full_context", 3, 10)
+    for tag, written in (("no_context", 5), ("full_context", 2)):  # silence: nothing said
+        summary_path = exp / "sap2" / f"decode_{tag}" / "test" / "scoring" / "wer.json"
+        control = summary_path.parent.parent.parent / "test_nonspeech" / "scoring"
+        control.mkdir(parents=True)
+        empty = {"ref_words": 0, "subs": 0, "ins": written, "dels": 0, "error_rate": None}
+        summary = {"protocol": "slidespeech", "utterances": 4, "wer": empty, "u_wer": empty,
+                   "b_wer": {**empty, "ins": 0, "error_rate": 0.0}}  # fmt: skip
+        (control / "wer.json").write_text(json.dumps(summary))
+    out, plot = tmp_path / "RESULTS.md", tmp_path / "RESULTS.png"
+    assert main([str(exp), "--out", str(out), "--plot", str(plot)]) == 0
+    text = out.read_text()
+    assert "| full_context | sap2 | test_nonspeech | 2 / 0 | - | 0 / 0 | - |" in text
+    assert "| full_context | sap2 | test_nonspeech | 4 | - | - | - | 0.00 |" in text

@@ -170,9 +170,10 @@ def _errors(counts: dict) -> str:
     return f"{errors} / {counts['ref_words']}"
 
 
-def _change(value: float, base: float) -> str:
-    """Relative change of an error rate in percent; '-' against a baseline of 0."""
-    if base == 0 or math.isnan(base) or math.isnan(value):
+def _change(value: float | None, base: float | None) -> str:
+    """Relative change of an error rate in percent; '-' against a baseline of 0 and where
+    a rate is undefined (errors without reference words, as on non-speech controls)."""
+    if value is None or base is None or base == 0 or math.isnan(base) or math.isnan(value):
         return "-"
     return f"{100 * (value - base) / base:+.2f} %"
 
