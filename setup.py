@@ -51,6 +51,10 @@ setup(
             "sap2-assemble=sap2.bin.assemble:main",
             "sap2-show-results=sap2.bin.show_results:main",
             "sap2-nonspeech-cuts=sap2.bin.nonspeech_cuts:main",
+            "sap2-split-cuts=sap2.bin.split_cuts:main",
+            "sap2-combine-cuts=sap2.bin.combine_cuts:main",
+            "sap2-tiny-model=sap2.bin.tiny_model:main",
+            "sap2-merge-decodes=sap2.bin.merge_decodes:main",
         ]
     },
 )

@@ -11,8 +11,28 @@ from sap2.errors import InputError
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(filename)s:%(lineno)d] %(message)s"
 
 
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Shows defaults and keeps the docstring's line breaks (its Usage: examples)."""
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the docstring's line breaks (its Usage: examples) and adds ``(default: X)`` to
+    an option's help where there is a default to show: not for flags, required options,
+    options without a default, or help that already says what the default is."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = "%(default)" in text or "default" in text.lower()
+        if (
+            shown
+            or not action.option_strings
+            or action.required
+            or action.nargs == 0
+            or action.default in (None, "", [], argparse.SUPPRESS)
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def add_verbose_option(parser: argparse.ArgumentParser) -> None:
+    """The ``--verbose`` flag of every tool (debug logging)."""
+    parser.add_argument("--verbose", action="store_true", help="debug logging")
 
 
 def doc_parser(prog: str, doc: str) -> argparse.ArgumentParser:

@@ -48,7 +48,8 @@ def parts(tmp_path_factory):
 def test_an_assembled_model_loads_decodes_and_keeps_the_parts(
     parts, tmp_path, slidespeech_test_cuts
 ):
-    from sap2.decode.decoder import DecodeOptions, Decoder
+    from sap2.decode.decoder import Decoder
+    from sap2.decode.options import DecodeOptions
     from sap2.model.loading import load_sap2_model
 
     root, whisper, llama = parts

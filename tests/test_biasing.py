@@ -5,8 +5,9 @@ import json
 import pytest
 
 from sap2.bin.biasing_lists import main as biasing_lists
-from sap2.context.biasing import DistractorPool, biasing_list, rare_words, utterance_rng
+from sap2.context.biasing import DistractorPool, biasing_list, rare_words
 from sap2.context.sampler import TrainingListSampler
+from sap2.seeding import utterance_rng
 
 
 def read_tsv(path):

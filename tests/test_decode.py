@@ -14,6 +14,7 @@ from conftest import REPO
 from lhotse import CutSet
 
 from sap2.bin.decode import main as decode
+from sap2.bin.merge_decodes import main as merge_decodes
 from sap2.bin.split_cuts import main as split_cuts
 from sap2.provenance import model_hashes
 
@@ -104,7 +105,7 @@ def test_split_jobs_through_run_pl_and_merge(tiny_model_dir, test_cuts, tmp_path
     log = (tmp_path / "log" / "decode.2.log").read_text()
     assert log.startswith(f"# {sys.executable} -m sap2.bin.decode") and "# Ended (code 0)" in log
     jobs = [str(tmp_path / "split2" / str(j)) for j in (1, 2)]
-    assert decode(["--merge", *jobs, "--out-dir", str(tmp_path / "merged")]) == 0
+    assert merge_decodes([*jobs, "--out-dir", str(tmp_path / "merged")]) == 0
     assert len((tmp_path / "merged" / "hyp.txt").read_text().splitlines()) == 4
     merged = json.loads((tmp_path / "merged" / "decode_stats.json").read_text())
     assert (merged["utterances"], merged["jobs"], merged["context_tokens"]) == (4, 2, 0)
@@ -141,7 +142,7 @@ def test_decode_bad_inputs(tiny_model_dir, test_cuts, tmp_path, capsys):
     assert "has no custom field 'biasing_list_100'" in capsys.readouterr().err
     assert run_decode(tiny_model_dir, tmp_path / "none.jsonl.gz", tmp_path) == 1
     assert "none.jsonl.gz: no such cuts manifest" in capsys.readouterr().err
-    assert decode(["--merge", str(tmp_path / "nojob"), "--out-dir", str(tmp_path / "m")]) == 1
+    assert merge_decodes([str(tmp_path / "nojob"), "--out-dir", str(tmp_path / "m")]) == 1
     assert "did decoding job" in capsys.readouterr().err
 
 
@@ -301,7 +302,7 @@ class CannedDecoder:
 
 @pytest.mark.parametrize("empty, second", [("plain", "transcribe"), ("span", "transcribe_context")])
 def test_stage_2_prompt_when_pruning_keeps_no_keyword(tiny_model_dir, empty, second):
-    from sap2.decode.decoder import DecodeOptions
+    from sap2.decode.options import DecodeOptions
     from sap2.model.processor import load_processor
     from sap2.model.prompts import Task
 
@@ -314,7 +315,7 @@ def test_stage_2_prompt_when_pruning_keeps_no_keyword(tiny_model_dir, empty, sec
 
 
 def test_a_multitask_answer_to_a_transcription_prompt_is_not_scored(tiny_model_dir):
-    from sap2.decode.decoder import DecodeOptions
+    from sap2.decode.options import DecodeOptions
     from sap2.model.processor import load_processor
     from sap2.model.prompts import Task
 
@@ -352,7 +353,8 @@ def test_a_decoding_condition_file_sets_the_options_and_the_command_line_wins(
 
 
 def test_the_automatic_token_budget_holds_a_whole_multitask_answer(tiny_model_dir):
-    from sap2.decode.decoder import DecodeOptions, Decoder
+    from sap2.decode.decoder import Decoder
+    from sap2.decode.options import DecodeOptions
     from sap2.model.processor import Example, load_processor
     from sap2.model.prompts import Task, target_text
 
@@ -397,7 +399,7 @@ def test_decode_folder_records_its_context_and_provenance(tiny_model_dir, test_c
     for j, job in enumerate(jobs, start=1):
         job_cuts = tmp_path / "split2" / f"cuts.{j}.jsonl.gz"
         assert run_decode(tiny_model_dir, job_cuts, job, "--mode", "full_context") == 0
-    assert decode(["--merge", *map(str, jobs), "--out-dir", str(tmp_path / "merged")]) == 0
+    assert merge_decodes([*map(str, jobs), "--out-dir", str(tmp_path / "merged")]) == 0
     assert (tmp_path / "merged" / "context.txt").read_text() == (out / "context.txt").read_text()
     merged = json.loads((tmp_path / "merged" / "decode_stats.json").read_text())
     assert merged["provenance"]["model_config_sha256"] == config_hash

@@ -189,13 +189,13 @@ def test_modes_and_windows(tiny_model_dir, loaded):
     _, processor = loaded
     batch = encode_batch(processor, EXAMPLES, with_targets=True)
     results = {}
-    for mode, window in (("none", 2), ("speech", 1), ("mean", 2), ("speech", 4)):
+    for mode, window in (("speech", 1), ("authors", 1), ("mean", 2), ("speech", 4)):
         model, _ = load_sap2_model(tiny_model_dir, sap_window_size=window, sap_mode=mode)
         with torch.no_grad():
             results[mode, window] = model.eval()(**batch)
-    # mode none keeps every context token; window 1 pools each token to itself.
-    torch.testing.assert_close(results["none", 2].logits, results["speech", 1].logits)
-    assert results["mean", 2].logits.shape[1] < results["none", 2].logits.shape[1]
+    # Window 1 keeps every context token as it is, whatever the mode.
+    torch.testing.assert_close(results["authors", 1].logits, results["speech", 1].logits)
+    assert results["mean", 2].logits.shape[1] < results["speech", 1].logits.shape[1]
     assert results["speech", 4].logits.shape[1] < results["mean", 2].logits.shape[1]
 
 

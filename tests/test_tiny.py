@@ -65,3 +65,21 @@ def test_save_sap2_model_replaces_the_folder_atomically(tiny_model_dir, tmp_path
     assert not (out / "stale.txt").exists() and not (tmp_path / "saved.tmp").exists()
     reloaded, _ = load_sap2_model(out)
     assert torch.equal(reloaded.lm_head.weight, model.lm_head.weight)
+
+
+def test_tiny_model_command(tmp_path, capsys):
+    from sap2.bin.tiny_model import main as tiny_model
+
+    texts = tmp_path / "text"
+    texts.write_text("".join(f"u{i} {t}\n" for i, t in enumerate(TINY_TEXTS * 4)))
+    config = tmp_path / "model.yaml"
+    config.write_text("hidden_size: 32\nnum_layers: 1\nvocab_size: 300\n")
+    out = tmp_path / "model"
+    assert tiny_model(["--out", str(out), "--texts", str(texts), "--config", str(config)]) == 0
+    built = AutoConfig.from_pretrained(out)
+    assert built.text_config.hidden_size == 32 and built.text_config.num_hidden_layers == 1
+    config.write_text("hidden_size: 32\nlayers: 1\n")
+    assert tiny_model(["--out", str(tmp_path / "m2"), "--texts", str(texts), "--config",
+                       str(config)]) == 1  # fmt: skip
+    assert capsys.readouterr().err.strip().endswith("model.yaml: unknown keys layers")
+    assert not (tmp_path / "m2").exists()

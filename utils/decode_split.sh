@@ -26,11 +26,11 @@ shift 2
 
 split_dir=${dir}/split${nj}
 if [ ! -f "${split_dir}/.done" ]; then
-  python -m sap2.bin.split_cuts --cuts "${cuts}" --num-jobs "${nj}" --out-dir "${split_dir}"
+  sap2-split-cuts --cuts "${cuts}" --num-jobs "${nj}" --out-dir "${split_dir}"
   touch "${split_dir}/.done"
 fi
 ${cmd} --gpu "${gpu}" JOB=1:"${nj}" "${dir}/log/decode.JOB.log" \
   sap2-decode --cuts "${split_dir}/cuts.JOB.jsonl.gz" --out-dir "${split_dir}/JOB" "$@"
 jobs=""
 for job in $(seq "${nj}"); do jobs="${jobs} ${split_dir}/${job}"; done
-sap2-decode --merge ${jobs} --out-dir "${dir}"
+sap2-merge-decodes ${jobs} --out-dir "${dir}"

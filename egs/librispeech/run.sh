@@ -82,7 +82,7 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
   log "Stage 1: manifests and cuts: ${dl_dir}/LibriSpeech -> data/{manifests,cuts}"
   for part in ${train_parts} ${test_parts}; do
     if [ -f "data/cuts/.${part}.done" ]; then log "data/cuts/${part}.jsonl.gz done, skipping"; continue; fi
-    python -m sap2.bin.prepare librispeech "${dl_dir}/LibriSpeech" data --parts "${part}" ${bad_opt}
+    sap2-prepare librispeech "${dl_dir}/LibriSpeech" data --parts "${part}" ${bad_opt}
     touch "data/cuts/.${part}.done"
   done
 fi
@@ -127,7 +127,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
   log "Stage 6: training cuts: data/cuts/{${train_parts// /,}}.jsonl.gz -> data/cuts/train.jsonl.gz"
   parts=""
   for part in ${train_parts}; do parts="${parts} data/cuts/${part}.jsonl.gz"; done
-  python -m sap2.bin.combine_cuts --out data/cuts/train.jsonl.gz ${parts}
+  sap2-combine-cuts --out data/cuts/train.jsonl.gz ${parts}
 fi
 
 if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then

@@ -84,7 +84,7 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
   log "Stage 1: manifests and cuts: ${corpus_dir} -> data/{manifests,cuts,<split>}"
   for split in ${splits}; do
     if [ -f "data/cuts/.${split}.done" ]; then log "data/cuts/${split}.jsonl.gz done, skipping"; continue; fi
-    python -m sap2.bin.prepare slidespeech "${corpus_dir}" data --parts "${split}" \
+    sap2-prepare slidespeech "${corpus_dir}" data --parts "${split}" \
       --num-slides "${num_slides}" --max-context-words "${max_context_words}" ${common_opt} ${bad_opt}
     touch "data/cuts/.${split}.done"
   done

@@ -26,18 +26,18 @@ import logging
 import time
 from collections.abc import Sequence
 
-from sap2.cli import doc_parser, nonnegative_int, run_tool
+from sap2.cli import add_verbose_option, doc_parser, nonnegative_int, run_tool
 from sap2.context.biasing import (
     DistractorPool,
     biasing_list,
     rare_words,
     read_word_list,
-    utterance_rng,
 )
 from sap2.context.distractors import without_words
 from sap2.errors import InputError
 from sap2.fileio import atomic_output
 from sap2.scoring.readers import read_is21_ref, read_lines, read_text
+from sap2.seeding import utterance_rng
 
 logger = logging.getLogger("sap2-biasing-lists")
 
@@ -57,7 +57,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--out", required=True, help="output TSV; must hold {N} for several N")
     parser.add_argument("--cuts", help="also store the lists on this lhotse cuts manifest")
-    parser.add_argument("--verbose", action="store_true")
+    add_verbose_option(parser)
     return parser
 
 

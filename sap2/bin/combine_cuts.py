@@ -2,7 +2,7 @@
 """Combine cuts manifests into one (e.g. the training parts of a corpus).
 
 Usage:
-  python -m sap2.bin.combine_cuts --out data/cuts/train.jsonl.gz \\
+  sap2-combine-cuts --out data/cuts/train.jsonl.gz \\
       data/cuts/train-clean-100.jsonl.gz data/cuts/train-clean-360.jsonl.gz
 """
 
@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from sap2.cli import doc_parser, run_tool
+from sap2.cli import add_verbose_option, doc_parser, run_tool
 from sap2.errors import InputError
 from sap2.fileio import atomic_output
 
@@ -18,8 +18,8 @@ from sap2.fileio import atomic_output
 def get_parser() -> argparse.ArgumentParser:
     parser = doc_parser("sap2-combine-cuts", __doc__)
     parser.add_argument("inputs", nargs="+", help="cuts manifests")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--out", required=True, help="combined cuts manifest")
+    add_verbose_option(parser)
     return parser
 
 
@@ -37,7 +37,7 @@ def combine(args: argparse.Namespace) -> int:
 
 
 def main(cmd: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m sap2.bin.combine_cuts``."""
+    """Entry point of ``sap2-combine-cuts``."""
     return run_tool("sap2-combine-cuts", get_parser(), combine, cmd)
 
 

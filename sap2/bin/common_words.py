@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from sap2.cli import doc_parser, positive_int, run_tool
+from sap2.cli import add_verbose_option, doc_parser, positive_int, run_tool
 from sap2.fileio import atomic_write_text
 from sap2.scoring.readers import read_text
 
@@ -26,7 +26,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--top", type=positive_int, default=5000, help="how many common words")
     parser.add_argument("--out", required=True, help="common words: word<TAB>count")
     parser.add_argument("--rest-out", help="all other words (the rare-word pool)")
-    parser.add_argument("--verbose", action="store_true")
+    add_verbose_option(parser)
     return parser
 
 

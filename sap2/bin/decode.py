@@ -5,8 +5,8 @@ Writes OUT_DIR/hyp.jsonl incrementally (a rerun skips utterances already there),
 hyp.txt (Kaldi text), keywords.txt (the pruned keywords, ``uttid KW$KW``) and
 decode_stats.json (real-time factor, tokens per second). OUT_DIR/decode_options.json
 records the model and options; a rerun with others is refused, and so is a second run
-while one is writing to OUT_DIR (a lock). With --merge, concatenates the outputs of
-split jobs instead.
+while one is writing to OUT_DIR (a lock). sap2-merge-decodes merges the folders of
+split jobs.
 
 Usage:
   sap2-decode --config conf/decode/two_stage_w2.yaml --model-dir /data/Qwen2-Audio-7B-Instruct \\
@@ -15,15 +15,14 @@ Usage:
   sap2-decode --model-dir /data/Qwen2-Audio-7B-Instruct --adapter exp/sap2/final \\
       --cuts data/cuts/test.jsonl.gz --mode two_stage --context-field context \\
       --out-dir exp/sap2/decode_two_stage/test
-  sap2-decode --merge exp/.../split4/1 exp/.../split4/2 --out-dir exp/.../test
 """
 
 import argparse
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 from sap2.cli import (
+    add_verbose_option,
     doc_parser,
     positive_float,
     positive_int,
@@ -31,10 +30,10 @@ from sap2.cli import (
     str2bool,
     token_budget,
 )
+from sap2.decode.options import DECODE_MODES, EMPTY_KEYWORDS
 from sap2.errors import InputError
 from sap2.fileio import folder_lock
-
-logger = logging.getLogger("sap2-decode")
+from sap2.model.pooling import POOLING_MODES
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -49,7 +48,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--mode",
         default="two_stage",
-        choices=("two_stage", "multitask", "full_context", "no_context"),
+        choices=DECODE_MODES,
         help="two_stage: prune the context, then transcribe with it; multitask: one pass; "
         "full_context: transcribe with the whole context; no_context: plain transcription",
     )
@@ -75,7 +74,7 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--empty-keywords",
-        choices=("plain", "span"),  # sap2.model.prompts.EMPTY_KEYWORDS (heavy to import)
+        choices=EMPTY_KEYWORDS,
         default="plain",
         help="two_stage, when pruning keeps no keyword: the plain transcription prompt (as "
         "the authors' code) or the keywords prompt with an empty span",
@@ -90,35 +89,27 @@ def get_parser() -> argparse.ArgumentParser:
         help="two_stage: the pruning pass may only write words of the context",
     )
     parser.add_argument("--sap-window-size", type=positive_int, help="override the saved setting")
-    parser.add_argument(
-        "--sap-mode", choices=("speech", "mean", "authors", "none"), help="override"
-    )
+    parser.add_argument("--sap-mode", choices=POOLING_MODES, help="override the saved pooling mode")
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     parser.add_argument("--out-dir", required=True, help="the decoding folder (locked while used)")
-    parser.add_argument("--merge", nargs="+", metavar="JOB_DIR", help="merge job outputs")
-    parser.add_argument("--verbose", action="store_true")
+    add_verbose_option(parser)
     return parser
 
 
 def decode(args: argparse.Namespace) -> int:
     with folder_lock(args.out_dir, "sap2-decode"):
-        if args.merge:
-            from sap2.decode.outputs import merge_outputs
-
-            count = merge_outputs(args.merge, args.out_dir)
-            logger.info("merged %d utterances into %s", count, args.out_dir)
-            return 0
         return decode_to_folder(args)
 
 
 def decode_to_folder(args: argparse.Namespace) -> int:
     """Load the model and decode ``--cuts`` into ``--out-dir`` (locked by the caller)."""
     if not args.model_dir or not args.cuts:
-        raise InputError("--model-dir and --cuts are required (unless --merge)")
+        raise InputError("--model-dir and --cuts are required (on the command line or in --config)")
     import torch
 
     from sap2.data.manifests import read_cuts
-    from sap2.decode.decoder import DecodeOptions, Decoder, decode_cuts
+    from sap2.decode.decoder import Decoder, decode_cuts
+    from sap2.decode.options import DecodeOptions
     from sap2.decode.outputs import check_options, decode_provenance
     from sap2.model.loading import load_sap2_model, model_fingerprint
     from sap2.model.lora import load_adapter

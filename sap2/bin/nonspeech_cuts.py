@@ -15,7 +15,7 @@ Usage:
 import argparse
 from collections.abc import Sequence
 
-from sap2.cli import doc_parser, positive_int, run_tool
+from sap2.cli import add_verbose_option, doc_parser, positive_int, run_tool
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -29,7 +29,7 @@ def get_parser() -> argparse.ArgumentParser:
         "--num", type=positive_int, default=10, help="source cuts (each gives two controls)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise")
-    parser.add_argument("--verbose", action="store_true", help="debug logging")
+    add_verbose_option(parser)
     return parser
 
 

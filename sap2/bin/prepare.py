@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sap2.cli import (
     HelpFormatter,
+    add_verbose_option,
     doc_parser,
     nonnegative_int,
     positive_float,
@@ -43,7 +44,7 @@ def get_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--max-seconds", type=positive_float, default=30.0, help="encoder window (seconds)"
         )
-        sub.add_argument("--verbose", action="store_true")
+        add_verbose_option(sub)
     slide = corpora.choices["slidespeech"]
     for name, what in (
         ("wav-dir", "folder of <category>/<video>.wav"),

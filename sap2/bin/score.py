@@ -32,7 +32,7 @@ import logging
 import os
 from collections.abc import Sequence
 
-from sap2.cli import doc_parser, run_tool
+from sap2.cli import add_verbose_option, doc_parser, run_tool
 from sap2.errors import InputError
 from sap2.provenance import run_provenance
 from sap2.scoring.corpus import CorpusScore
@@ -117,7 +117,7 @@ def get_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="write alignments, confusion pairs and per-keyword recall to this folder",
     )
-    parser.add_argument("--verbose", action="store_true", help="debug logging")
+    add_verbose_option(parser)
     return parser
 
 

@@ -46,7 +46,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from sap2.cli import doc_parser, run_tool
+from sap2.cli import add_verbose_option, doc_parser, run_tool
 from sap2.errors import InputError
 from sap2.fileio import atomic_output, atomic_write_text, read_yaml_mapping
 
@@ -72,7 +72,7 @@ def get_parser() -> argparse.ArgumentParser:
         "--notes", help="markdown file appended at the end (a recipe's notes on its results)"
     )
     parser.add_argument("--labels", help="YAML of row labels in words, in the rows' order")
-    parser.add_argument("--verbose", action="store_true")
+    add_verbose_option(parser)
     return parser
 
 

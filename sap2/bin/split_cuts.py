@@ -2,7 +2,7 @@
 """Split a cuts manifest into N shards for JOB=1:N jobs: OUT_DIR/cuts.JOB.jsonl.gz.
 
 Usage:
-  python -m sap2.bin.split_cuts --cuts data/cuts/test.jsonl.gz --num-jobs 4 \\
+  sap2-split-cuts --cuts data/cuts/test.jsonl.gz --num-jobs 4 \\
       --out-dir exp/sap2/decode/test/split4
 """
 
@@ -10,17 +10,19 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from sap2.cli import doc_parser, positive_int, run_tool
+from sap2.cli import add_verbose_option, doc_parser, positive_int, run_tool
 from sap2.errors import InputError
 from sap2.fileio import atomic_output
 
 
 def get_parser() -> argparse.ArgumentParser:
     parser = doc_parser("sap2-split-cuts", __doc__)
-    parser.add_argument("--cuts", required=True)
-    parser.add_argument("--num-jobs", type=positive_int, required=True)
-    parser.add_argument("--out-dir", required=True)
-    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--cuts", required=True, help="cuts manifest to split")
+    parser.add_argument(
+        "--num-jobs", type=positive_int, required=True, help="number of shards (at most the cuts)"
+    )
+    parser.add_argument("--out-dir", required=True, help="folder of cuts.<JOB>.jsonl.gz")
+    add_verbose_option(parser)
     return parser
 
 
@@ -37,7 +39,7 @@ def split(args: argparse.Namespace) -> int:
 
 
 def main(cmd: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m sap2.bin.split_cuts``."""
+    """Entry point of ``sap2-split-cuts``."""
     return run_tool("sap2-split-cuts", get_parser(), split, cmd)
 
 

@@ -19,7 +19,7 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from sap2.cli import doc_parser, run_tool
+from sap2.cli import add_verbose_option, doc_parser, run_tool
 from sap2.data.manifests import read_cuts
 from sap2.data.swift_json import export_swift_json, import_swift_json
 from sap2.fileio import atomic_output
@@ -45,7 +45,7 @@ def get_parser() -> argparse.ArgumentParser:
     imp.add_argument("--out", required=True, help="lhotse cuts manifest to write")
     imp.add_argument("--skip-bad", action="store_true", help="leave out bad records")
     for p in (export, imp):
-        p.add_argument("--verbose", action="store_true")
+        add_verbose_option(p)
     return parser
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from sap2.cli import LOG_FORMAT, doc_parser, run_tool
+from sap2.cli import LOG_FORMAT, add_verbose_option, doc_parser, run_tool
 from sap2.errors import InputError
 from sap2.fileio import atomic_write_text, folder_lock
 from sap2.memory import peak_memory_gb
@@ -49,7 +49,7 @@ logger = logging.getLogger("sap2-train")
 def get_parser() -> argparse.ArgumentParser:
     parser = doc_parser("sap2-train", __doc__)
     add_config_arguments(parser)
-    parser.add_argument("--verbose", action="store_true")
+    add_verbose_option(parser)
     return parser
 
 

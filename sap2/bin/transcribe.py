@@ -20,7 +20,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from sap2.cli import doc_parser, positive_int, run_tool, token_budget
+from sap2.cli import add_verbose_option, doc_parser, positive_int, run_tool, token_budget
+from sap2.decode.options import DECODE_MODES
 from sap2.errors import InputError
 
 logger = logging.getLogger("sap2-transcribe")
@@ -32,7 +33,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", required=True, help="base model or merged SAP² folder")
     parser.add_argument("--adapter", help="LoRA adapter folder from sap2-train")
     parser.add_argument("--keywords", help="context keywords, one per line")
-    parser.add_argument("--mode", choices=("two_stage", "full_context", "multitask", "no_context"),
+    parser.add_argument("--mode", choices=DECODE_MODES,
                         help="default: two_stage with --keywords, else no_context")  # fmt: skip
     parser.add_argument("--num-beams", type=positive_int, default=1, help="1: greedy search")
     parser.add_argument(
@@ -42,7 +43,7 @@ def get_parser() -> argparse.ArgumentParser:
         help="most tokens a pass generates (auto: from the audio length, as sap2-decode)",
     )
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
-    parser.add_argument("--verbose", action="store_true")
+    add_verbose_option(parser)
     return parser
 
 
@@ -56,7 +57,8 @@ def transcribe(args: argparse.Namespace) -> int:
     import librosa
     import torch
 
-    from sap2.decode.decoder import DecodeOptions, Decoder
+    from sap2.decode.decoder import Decoder
+    from sap2.decode.options import DecodeOptions
     from sap2.model.loading import load_sap2_model
     from sap2.model.lora import load_adapter
     from sap2.model.processor import SAMPLING_RATE, min_audio_samples

@@ -17,7 +17,15 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from sap2.cli import doc_parser, nonnegative_float, positive_float, positive_int, run_tool
+from sap2.cli import (
+    add_verbose_option,
+    doc_parser,
+    nonnegative_float,
+    positive_float,
+    positive_int,
+    run_tool,
+)
+from sap2.decode.options import WHISPER_MODES, WhisperOptions
 from sap2.errors import InputError
 from sap2.fileio import folder_lock
 
@@ -30,7 +38,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-dir", required=True, help="transformers Whisper folder")
     parser.add_argument("--cuts", required=True, help="lhotse cuts manifest to decode")
     parser.add_argument(
-        "--mode", choices=("no_context", "prompt"), default="no_context",
+        "--mode", choices=WHISPER_MODES, default="no_context",
         help="no_context: Whisper alone; prompt: the context words as Whisper's prompt",
     )  # fmt: skip
     parser.add_argument("--context-field", default="context", help="cut field of the prompt")
@@ -45,7 +53,7 @@ def get_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
     parser.add_argument("--out-dir", required=True, help="the decoding folder (locked while used)")
-    parser.add_argument("--verbose", action="store_true")
+    add_verbose_option(parser)
     return parser
 
 
@@ -56,7 +64,7 @@ def decode(args: argparse.Namespace) -> int:
     from sap2.data.manifests import read_cuts
     from sap2.decode.decoder import decode_cuts
     from sap2.decode.outputs import check_options, decode_provenance
-    from sap2.decode.whisper_baseline import WhisperDecoder, WhisperOptions
+    from sap2.decode.whisper_baseline import WhisperDecoder
     from sap2.model.loading import model_fingerprint
 
     options = WhisperOptions(args.mode, args.context_field, args.num_beams, args.max_new_tokens,

@@ -6,7 +6,6 @@ pool of rare words, never the utterance's own; lists are shuffled and depend onl
 the seed and the utterance id, so they do not change with the order of the utterances.
 """
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -29,12 +28,6 @@ def read_word_list(path: Pathlike) -> list[str]:
 def rare_words(words: Iterable[str], common: set[str]) -> list[str]:
     """The distinct words not in ``common``, sorted (as column 3 of the is21 files)."""
     return sorted({w for w in words if w not in common})
-
-
-def utterance_rng(seed: int, utt_id: str, *extra: object) -> np.random.Generator:
-    """A generator that depends only on the seed, the utterance id and ``extra``."""
-    key = ":".join(map(str, (seed, utt_id, *extra))).encode()
-    return np.random.default_rng(int.from_bytes(hashlib.sha256(key).digest()[:8], "little"))
 
 
 class DistractorPool:

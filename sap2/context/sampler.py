@@ -8,7 +8,8 @@ works without context.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sap2.context.biasing import DistractorPool, biasing_list, utterance_rng
+from sap2.context.biasing import DistractorPool, biasing_list
+from sap2.seeding import utterance_rng
 
 
 @dataclass

@@ -32,10 +32,10 @@ from transformers import ProcessorMixin
 
 from sap2.data.dataset import load_audio
 from sap2.decode.keyword_constraint import KeywordConstraint
+from sap2.decode.options import DecodeOptions
 from sap2.decode.outputs import (
     check_options,
     jsonl_text,
-    options_record,
     read_done,
     record_options,
     write_context,
@@ -45,61 +45,15 @@ from sap2.errors import InputError
 from sap2.fileio import atomic_write_text, ensure_folder
 from sap2.memory import peak_memory_gb
 from sap2.model.processor import SAMPLING_RATE, Example, encode_batch, min_audio_samples
-from sap2.model.prompts import EMPTY_KEYWORDS, ParsedOutput, Task, parse_output
+from sap2.model.prompts import ParsedOutput, Task, parse_output
 
 logger = logging.getLogger(__name__)
-
-MODES = ("two_stage", "multitask", "full_context", "no_context")
-
 
 #: Tokens a transcription may need per second of speech (fast speech is ~4 words/s,
 #: ~1.5 tokens a word), and a margin for the end token and the multitask answer's
 #: ``Selected keywords are:`` and ``Transcription:``.
 TOKENS_PER_SECOND = 8
 TOKEN_MARGIN = 24
-
-
-@dataclass
-class DecodeOptions:
-    """How to decode; every generation setting is stated here, none is inherited from the
-    model folder's ``generation_config.json``.
-
-    Attributes:
-      mode: one of :data:`MODES`.
-      context_field: the cut custom field holding the long context (not for no_context).
-      num_beams: 1 for greedy search.
-      max_new_tokens: tokens a pass may generate; None: from the audio length (and the
-        context's length where the answer lists keywords), see :meth:`Decoder.budget`.
-      max_duration: seconds of audio per batch.
-      constrain_keywords: in ``two_stage``, the pruning pass may only write words of the
-        context (:class:`sap2.decode.keyword_constraint.KeywordConstraint`).
-      repetition_penalty: transformers' penalty on tokens already generated (1.0: none;
-        the prompt is not penalised, as it is given as embeddings).
-      empty_keywords: in ``two_stage``, when pruning keeps no keyword, the second pass
-        uses the plain transcription prompt (``plain``, as the authors' code) or the
-        keywords prompt with an empty span (``span``).
-    """
-
-    mode: str = "two_stage"
-    context_field: str | None = "context"
-    num_beams: int = 1
-    max_new_tokens: int | None = None
-    max_duration: float = 100.0
-    constrain_keywords: bool = False
-    repetition_penalty: float = 1.0
-    empty_keywords: str = "plain"
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise InputError(f"unknown mode {self.mode!r}; choose from {', '.join(MODES)}")
-        if self.mode != "no_context" and not self.context_field:
-            raise InputError(f"mode {self.mode} needs a context field (--context-field)")
-        if self.empty_keywords not in EMPTY_KEYWORDS:
-            raise InputError(f"empty_keywords must be one of {', '.join(EMPTY_KEYWORDS)}")
-
-    def record(self) -> dict:
-        """The options that change results (:func:`sap2.decode.outputs.options_record`)."""
-        return options_record(self)
 
 
 @dataclass

@@ -13,7 +13,7 @@
   ``decode_stats.json`` (:func:`decode_stats`, with the ``provenance`` of
   :func:`decode_provenance`), rewritten from ``hyp.jsonl``.
 
-Kept apart from the decoder so that merging (``sap2-decode --merge``) imports no model code.
+Kept apart from the decoder so that merging (``sap2-merge-decodes``) imports no model code.
 """
 
 import dataclasses

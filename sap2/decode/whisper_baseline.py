@@ -9,48 +9,11 @@ people bias Whisper).
 output cut at the token budget is marked and left empty, as ``sap2-decode`` does.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-from sap2.decode.outputs import options_record
-from sap2.errors import InputError
+from sap2.decode.options import WhisperOptions
 from sap2.model.processor import SAMPLING_RATE
-
-WHISPER_MODES = ("no_context", "prompt")
-
-
-@dataclass
-class WhisperOptions:
-    """How to decode with Whisper.
-
-    Attributes:
-      mode: ``no_context`` or ``prompt`` (the context words as Whisper's prompt).
-      context_field: the cut custom field with the context (``prompt`` only).
-      num_beams: 1 for greedy search.
-      max_new_tokens: tokens an utterance may generate.
-      max_duration: seconds of audio per batch (prompted utterances go one by one).
-      lead_silence: seconds of silence put before the audio (cut tight, Whisper drops
-        the first words).
-    """
-
-    mode: str = "no_context"
-    context_field: str | None = "context"
-    num_beams: int = 1
-    max_new_tokens: int = 128
-    max_duration: float = 100.0
-    lead_silence: float = 0.3
-
-    def __post_init__(self) -> None:
-        if self.mode not in WHISPER_MODES:
-            raise InputError(f"unknown mode {self.mode!r}; choose from {', '.join(WHISPER_MODES)}")
-        if self.mode == "prompt" and not self.context_field:
-            raise InputError("mode prompt needs a context field (--context-field)")
-
-    def record(self) -> dict:
-        """The options that change results (:func:`sap2.decode.outputs.options_record`)."""
-        return options_record(self)
 
 
 class WhisperDecoder:

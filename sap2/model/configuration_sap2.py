@@ -12,7 +12,13 @@ Example::
 from huggingface_hub.dataclasses import strict
 from transformers import AutoConfig, Qwen2AudioConfig
 
-SAP_MODES = ("speech", "mean", "authors", "none")
+from sap2.model.pooling import POOLING_MODES
+
+
+def valid_ctc_weight(weight: float) -> bool:
+    """0 <= weight < 1: the CTC loss may help, the LM loss keeps some weight."""
+    return 0 <= weight < 1
+
 
 CONTEXT_START_TOKEN = "<|startofcontext|>"
 CONTEXT_END_TOKEN = "<|endofcontext|>"
@@ -23,14 +29,13 @@ class Sap2Config(Qwen2AudioConfig):
     r"""Qwen2-Audio configuration with the fields of SAP² context compression.
 
     sap_window_size (`int`, defaults to 2):
-        Context tokens pooled into one embedding (1 keeps every token).
+        Context tokens pooled into one embedding (1 keeps every token: no compression).
     sap_num_heads (`int`, defaults to 4):
         Heads of the speech-driven attention; the LLM hidden size must be divisible by it.
     sap_mode (`str`, defaults to `"speech"`):
         `"speech"` (speech-driven attention pooling, the paper's), `"mean"` (uniform
-        pooling over valid tokens, the ablation), `"authors"` (the arithmetic of the
-        authors' public layer: window sums over the window size, padding included) or
-        `"none"` (no compression).
+        pooling over valid tokens, the ablation), or `"authors"` (the arithmetic of
+        the authors' public layer: window sums over the window size, padding included).
     context_start_token_id, context_end_token_id (`int`, *optional*):
         Ids of `<|startofcontext|>` and `<|endofcontext|>`, set when the tokens are added
         to the tokenizer (see :func:`sap2.model.processor.add_context_tokens`).
@@ -60,9 +65,9 @@ class Sap2Config(Qwen2AudioConfig):
         construction with another exception type)."""
         if self.sap_window_size < 1:
             raise ValueError(f"sap_window_size must be >= 1, got {self.sap_window_size}")
-        if self.sap_mode not in SAP_MODES:
-            raise ValueError(f"sap_mode must be one of {SAP_MODES}, got {self.sap_mode!r}")
-        if not 0 <= self.ctc_weight < 1:
+        if self.sap_mode not in POOLING_MODES:
+            raise ValueError(f"sap_mode must be one of {POOLING_MODES}, got {self.sap_mode!r}")
+        if not valid_ctc_weight(self.ctc_weight):
             raise ValueError(f"ctc_weight must be in [0, 1), got {self.ctc_weight}")
         if self.ctc_weight > 0 and self.ctc_blank_token_id is None:
             raise ValueError("ctc_weight > 0 needs ctc_blank_token_id (the pad token id)")

@@ -78,12 +78,8 @@ class Sap2ForConditionalGeneration(Qwen2AudioForConditionalGeneration):
     def __init__(self, config: Sap2Config) -> None:
         super().__init__(config)
         config.check_sap_settings()
-        self.context_pooling = (
-            None
-            if config.sap_mode == "none"
-            else SpeechAttentionPooling(
-                config.sap_window_size, config.sap_num_heads, config.sap_mode
-            )
+        self.context_pooling = SpeechAttentionPooling(
+            config.sap_window_size, config.sap_num_heads, config.sap_mode
         )
 
     # ------------------------------------------------------------------ audio
@@ -249,9 +245,7 @@ class Sap2ForConditionalGeneration(Qwen2AudioForConditionalGeneration):
         for b in range(input_ids.shape[0]):
             span = self._find_span(input_ids[b][attention_mask[b].bool()], b)
             tokens = 0 if span is None else span[1] - span[0] - 1
-            if self.context_pooling is not None:
-                tokens = math.ceil(tokens / self.context_pooling.window_size)
-            lengths.append(tokens)
+            lengths.append(math.ceil(tokens / self.context_pooling.window_size))
         return lengths
 
     def _pool_contexts(self, items: list[_Item]) -> tuple[torch.Tensor, list[int]]:
@@ -262,8 +256,6 @@ class Sap2ForConditionalGeneration(Qwen2AudioForConditionalGeneration):
             else item.embeds[:0]
             for item in items
         ]
-        if self.context_pooling is None:
-            return _pad_sequences(contexts), [len(c) for c in contexts]
         window = self.context_pooling.window_size
         speech = _pad_sequences([item.speech.to(item.embeds.dtype) for item in items])
         context = _pad_sequences(contexts)

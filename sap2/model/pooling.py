@@ -52,7 +52,8 @@ def sap_pool(
       ``(pooled, pooled_mask)``: (B, ceil(L / window_size), D) in the dtype of
       ``context``, and (B, ceil(L / window_size)) bool, true for windows with at least
       one valid token. Windows without one hold zeros. An item without valid speech
-      frames falls back to uniform weights.
+      frames falls back to uniform weights. Window 1 (no compression) returns the
+      context as it is, in every mode.
     """
     if window_size < 1:
         raise ValueError(f"window_size must be >= 1, got {window_size}")
@@ -73,6 +74,8 @@ def sap_pool(
         raise ValueError(f"embedding size {dim} is not divisible by num_heads={num_heads}")
 
     context_mask = context_mask.bool()
+    if window_size == 1:
+        return context.masked_fill(~context_mask[..., None], 0), context_mask
     speech_mask = speech_mask.bool()
     head_dim = dim // num_heads
     num_windows = math.ceil(length / window_size)

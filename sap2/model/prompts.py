@@ -34,9 +34,6 @@ class Task(str, Enum):
 
 
 NO_KEYWORDS = "none"
-#: The second pass's prompt when pruning keeps no keyword: ``plain`` (the transcription
-#: prompt, as the authors' code) or ``span`` (the keywords prompt, empty span).
-EMPTY_KEYWORDS = ("plain", "span")
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,9 @@ smaller for a fast CPU model), the Qwen2-Audio chat template, and a
 randomly initialised ``Qwen2AudioForConditionalGeneration`` saved in the checkpoint
 layout of the published model. Nothing is downloaded.
 
-Usage::
-
-    python -m sap2.model.tiny --out exp/tiny_qwen2_audio --texts data/train/text \\
-        --config conf/model.yaml
+From the shell: ``sap2-tiny-model`` (:mod:`sap2.bin.tiny_model`).
 """
 
-import argparse
-import inspect
 import logging
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -33,11 +28,7 @@ from transformers import (
 )
 from transformers.tokenization_utils_sentencepiece import SentencePieceExtractor
 
-from sap2.cli import doc_parser, run_tool
-from sap2.errors import InputError
-from sap2.fileio import read_yaml_mapping
 from sap2.model.prompts import PromptTexts
-from sap2.scoring.readers import read_text
 
 logger = logging.getLogger(__name__)
 
@@ -177,36 +168,3 @@ def build_tiny_qwen2_audio(
     processor.save_pretrained(out_dir)
     logger.info("wrote a %d-parameter Qwen2-Audio model to %s", model.num_parameters(), out_dir)
     return out_dir
-
-
-def get_parser() -> argparse.ArgumentParser:
-    parser = doc_parser("sap2-tiny-model", __doc__)
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--texts", required=True, help="Kaldi text file to train the tokenizer on")
-    parser.add_argument(
-        "--config", help="YAML of build_tiny_qwen2_audio options (e.g. conf/model.yaml)"
-    )
-    parser.add_argument("--verbose", action="store_true")
-    return parser
-
-
-def build(args: argparse.Namespace) -> int:
-    options = {}
-    if args.config:
-        options = read_yaml_mapping(args.config)
-    known = set(inspect.signature(build_tiny_qwen2_audio).parameters) - {"out_dir", "texts"}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise InputError(f"{args.config}: unknown keys {', '.join(unknown)}")
-    texts = [text for text in read_text(args.texts).values() if text]
-    build_tiny_qwen2_audio(args.out, texts, **options)
-    return 0
-
-
-def main(cmd: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m sap2.model.tiny``."""
-    return run_tool("sap2-tiny-model", get_parser(), build, cmd)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -25,7 +25,8 @@ from sap2.cli import (
 )
 from sap2.errors import InputError
 from sap2.fileio import atomic_write_text, read_yaml_mapping
-from sap2.model.configuration_sap2 import SAP_MODES
+from sap2.model.configuration_sap2 import valid_ctc_weight
+from sap2.model.pooling import POOLING_MODES
 
 #: Fields that a resumed run may change: they do not change what is learnt.
 RESUMABLE_CHANGES = frozenset({"num_workers", "logging_steps", "save_total_limit", "log_batches"})
@@ -48,7 +49,7 @@ def _option(default, parse: Callable[[str], object]):
 _weight = functools.partial(_option, parse=nonnegative_float)
 _probability = functools.partial(_option, parse=fraction)
 _count = functools.partial(_option, parse=nonnegative_int)
-_ctc_weight = number_type(float, lambda x: 0 <= x < 1, "a number in [0, 1)")
+_ctc_weight = number_type(float, valid_ctc_weight, "a number in [0, 1)")
 _two_or_more = number_type(int, lambda n: n >= 2, "an integer >= 2")
 
 
@@ -62,7 +63,7 @@ class TrainConfig:
     # SAP²
     sap_window_size: int = _option(2, positive_int)
     sap_num_heads: int = _option(4, positive_int)
-    sap_mode: str = _option("speech", _choice(*SAP_MODES))
+    sap_mode: str = _option("speech", _choice(*POOLING_MODES))
     sap_window_mix: str = ""  # e.g. "1 2": a window size drawn per step, one model for all
     # LoRA (rank 0: train every weight, for small models trained from scratch)
     lora_rank: int = _count(8)
@@ -127,8 +128,6 @@ class TrainConfig:
             raise InputError(
                 f"sap_window_mix must be window sizes >= 1, got {self.sap_window_mix!r}"
             )
-        if sizes and self.sap_mode == "none":
-            raise InputError("sap_window_mix needs SAP pooling (sap_mode speech or mean, not none)")
         return sizes
 
     def save(self, path: str | Path) -> None:

@@ -18,10 +18,11 @@ keywords of an utterance are the context words heard in its transcript:
 import numpy as np
 from lhotse.cut import Cut
 
-from sap2.context.biasing import DistractorPool, read_word_list, utterance_rng
+from sap2.context.biasing import DistractorPool, read_word_list
 from sap2.context.sampler import TrainingListSampler
 from sap2.model.processor import Example
 from sap2.model.prompts import Task, heard_keywords
+from sap2.seeding import utterance_rng
 from sap2.train.config import TrainConfig
 
 
