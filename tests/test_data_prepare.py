@@ -164,3 +164,35 @@ def test_stereo_talks_are_averaged_and_audio_paths_are_absolute(tmp_path, monkey
     assert all(Path(c.recording.sources[0].source).is_absolute() for c in cuts)
     audio = load_audio(cuts["talk2-0001"])
     assert audio.ndim == 1 and np.allclose(audio, 0.2, atol=1e-3)  # the mean, not channel 0
+
+
+def test_librispeech_download_leaves_no_archive_until_complete(tmp_path):
+    import tarfile
+
+    from sap2.data.librispeech import download_librispeech
+    from sap2.errors import InputError
+
+    source = make_librispeech(tmp_path / "source", parts=("test-clean",))
+    server = tmp_path / "server"
+    server.mkdir()
+    with tarfile.open(server / "test-clean.tar.gz", "w:gz") as tar:
+        tar.add(source, arcname="LibriSpeech")
+    dl = tmp_path / "dl"
+    with pytest.raises(OSError):  # the server is not there
+        download_librispeech(dl, ["test-clean"], base_url=f"file://{tmp_path}/nowhere")
+    assert not (dl / "test-clean.tar.gz").exists() and not (dl / "LibriSpeech").exists()
+    # The rerun resumes the .part file, renames it and unpacks the part whole.
+    assert (
+        download_librispeech(dl, ["test-clean"], base_url=f"file://{server}") == dl / "LibriSpeech"
+    )
+    files = sorted(p.relative_to(source) for p in source.rglob("*") if p.is_file())
+    assert sorted(p.relative_to(dl / "LibriSpeech") for p in (dl / "LibriSpeech").rglob("*")
+                  if p.is_file()) == files  # fmt: skip
+    assert sorted(p.name for p in dl.iterdir()) == ["LibriSpeech", "test-clean.tar.gz"]
+    # A broken archive is named, and nothing is unpacked from it.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "test-other.tar.gz").write_bytes(b"\x1f\x8b not gzip")
+    with pytest.raises(InputError, match=r"test-other.tar.gz: not a complete LibriSpeech"):
+        download_librispeech(broken, ["test-other"])
+    assert sorted(p.name for p in broken.iterdir()) == ["test-other.tar.gz"]

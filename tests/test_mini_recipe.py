@@ -36,6 +36,7 @@ def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
     out = run_recipe(
         recipe, "--corpus-dir", str(corpus), "--train-talks", "2", "--test-talks", "1",
         "--train-args", "--max-steps 3 --align-projector-steps 2 --num-workers 0 --save-steps 2",
+        "--nonspeech-num", "2", "--scaling-sizes", "0 10 5000",
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     for split in ("train", "dev", "test"):
@@ -66,7 +67,7 @@ def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
         recipe / "exp" / "whisper_tiny_en" / f"decode_{c}" for c in WHISPER_CONDITIONS
     ]
     controls = CutSet.from_file(recipe / "data" / "cuts" / "test_nonspeech.jsonl.gz")
-    assert len(controls) == 2 * min(10, len(cuts))
+    assert len(controls) == 2 * min(2, len(cuts))
     for folder in folders:
         for split, count in (("test", len(cuts)), ("test_nonspeech", len(controls))):
             assert (folder / split / "scoring" / "wer.txt").read_text().startswith("WER: ")
@@ -77,8 +78,8 @@ def test_every_stage_runs_and_writes_well_formed_outputs(tmp_path):
         assert summary["wer"]["ref_words"] == 0
         assert ("false_alarms" in summary) == ("no_context" not in folder.name)
     # The scaling curve: lists of the sizes the tiny corpus's pool allows (N=0 at least).
-    assert "the pool has" in out.stderr
-    n0 = exp / "decode_list_two_stage_speech_w2_N0" / "test"
+    assert "N=5000: the pool has" in out.stderr and "N=5000: no list" in out.stderr
+    n0 = exp / "decode_two_stage_speech_w2_N0" / "test"
     assert json.loads((n0 / "scoring" / "wer.json").read_text())["utterances"] == len(cuts)
     context = (n0 / "context.txt").read_text().splitlines()
     lists = {c.id: c.custom["biasing_list_0"] for c in cuts}

@@ -47,7 +47,7 @@ def test_librispeech_recipe(tmp_path, tiny_model_dir):
     tiny = ["--model-dir", str(tiny_model_dir), "--ngpu", "0", "--nj", "2"]
     rest = run_recipe(
         recipe, *common, *tiny, "--num-distractors", "5 10", "--stage", "6",
-        "--train-args", TRAIN_ARGS, "--decode-modes", "two_stage no_context",
+        "--train-args", TRAIN_ARGS, "--decode-conditions", "two_stage no_context",
     )  # fmt: skip
     assert rest.returncode == 0, rest.stderr[-3000:]
     exp = recipe / "exp" / "sap2_train"
@@ -92,12 +92,11 @@ def test_librispeech_missing_corpus(tmp_path):
     assert bad.returncode == 2 and "instead of '--stage=1'" in bad.stderr
 
 
-def test_slidespeech_data_stages(tmp_path):
+def test_slidespeech_recipe(tmp_path, tiny_model_dir):
     recipe = recipe_copy(tmp_path, "slidespeech")
     corpus = make_slidespeech(tmp_path)
-    out = run_recipe(
-        recipe, "--corpus-dir", str(corpus), "--splits", "train test", "--stop-stage", "6"
-    )
+    common = ["--corpus-dir", str(corpus), "--splits", "train test", "--test-sets", "test"]
+    out = run_recipe(recipe, *common, "--stop-stage", "6")
     assert out.returncode == 0, out.stderr
     cuts = CutSet.from_file(recipe / "data" / "cuts" / "test.jsonl.gz")
     assert all(c.has_custom("context") and c.has_custom("session") for c in cuts)
@@ -108,6 +107,31 @@ def test_slidespeech_data_stages(tmp_path):
     assert len(controls) == 2 * len(cuts) and all(c.has_custom("context") for c in controls)
     records = json.loads((recipe / "data" / "swift" / "test.json").read_text())
     assert len(records) == 4 and "<|startofcontext|>" in records[0]["messages"][0]["content"]
+
+    # Training, decoding one folder per conf/decode/<cond>.yaml, scoring, the results.
+    conditions = ["two_stage", "no_context", "two_stage_distractors"]
+    rest = run_recipe(
+        recipe, *common, "--model-dir", str(tiny_model_dir), "--ngpu", "0", "--stage", "10",
+        "--train-args", TRAIN_ARGS, "--decode-conditions", " ".join(conditions),
+    )  # fmt: skip
+    assert rest.returncode == 0, rest.stderr[-3000:]
+    exp = recipe / "exp" / "sap2_train"
+    for cond in conditions:
+        for name, count in (("test", len(cuts)), ("test_nonspeech", len(controls))):
+            folder = exp / f"decode_{cond}" / name
+            assert len((folder / "hyp.txt").read_text().splitlines()) == count
+            options = json.loads((folder / "decode_options.json").read_text())
+            assert options["mode"] == cond.removesuffix("_distractors")
+            summary = json.loads((folder / "scoring" / "wer.json").read_text())
+            assert summary["protocol"] == "slidespeech" and summary["utterances"] == count
+    context = (exp / "decode_two_stage_distractors" / "test" / "context.txt").read_text()
+    by_id = {c.id: c for c in cuts}
+    for line in context.splitlines():
+        utt, words = line.split(" ", 1)
+        assert words.split("$") == by_id[utt].custom["context_distractors"]
+    assert sorted(p.name for p in exp.glob("decode_*")) == sorted(f"decode_{c}" for c in conditions)
+    results = (recipe / "RESULTS.md").read_text()
+    assert "| two_stage_distractors | sap2_train | test |" in results
 
 
 @pytest.mark.parametrize("what", ["no_corpus", "no_segments"])
@@ -134,3 +158,28 @@ def test_real_recipes_train_as_the_authors_run(recipe):
                 "learning_rate": 1e-4, "warmup_ratio": 0.0, "weight_decay": 0.1,
                 "num_epochs": 1.0, "sap_window_size": 2, "sap_num_heads": 4}  # fmt: skip
     assert {k: conf[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize("recipe", ["librispeech", "slidespeech", "mini_slidespeech"])
+def test_help_lists_every_stage_and_every_decoding_condition_is_a_file(recipe):
+    import re
+    import subprocess
+
+    folder = REPO / "egs" / recipe
+    out = subprocess.run(["bash", "run.sh", "--help"], cwd=folder, capture_output=True,
+                         text=True)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    script = (folder / "run.sh").read_text()
+    stages = re.findall(r'if \[ "\$\{stage\}" -le (\d+) \]', script)
+    assert stages and stages == sorted(stages, key=int)
+    listed = re.findall(r"^ {1,3}(\d+)  \S", out.stdout, flags=re.M)
+    assert listed == stages
+    # Decoding conditions are conf/decode/<cond>.yaml, read by sap2-decode --config.
+    conditions = sorted((folder / "conf" / "decode").glob("*.yaml"))
+    assert conditions and "--config" in script and "conf/decode" in script
+    from sap2.bin.decode import get_parser
+    from sap2.cli import parse_with_config
+
+    for condition in conditions:
+        args = parse_with_config(get_parser(), ["--config", str(condition), "--out-dir", "x"])
+        assert args.mode in ("two_stage", "multitask", "full_context", "no_context")

@@ -148,16 +148,19 @@ def test_labels_name_and_order_the_rows(tmp_path, capsys):
 def test_list_sizes_share_a_label_and_get_their_own_panels(tmp_path):
     exp = tmp_path / "exp"
     _scored(exp, "sap2", "no_context", 4, 20)
+    _scored(exp, "sap2", "two_stage", 5, 9)  # the same condition without a list size
     for n, b_errors in ((0, 8), (10, 10), (100, 14)):
-        _scored(exp, "sap2", f"list_two_stage_N{n}", 5, b_errors)
+        _scored(exp, "sap2", f"two_stage_N{n}", 5, b_errors)
     labels = tmp_path / "labels.yaml"
-    labels.write_text('"*/no_context": alone\n"*/list_two_stage": two-stage, N distractors\n')
+    labels.write_text('"*/no_context": alone\n"*/two_stage": slides\n'
+                      '"*/two_stage_N": two-stage, N distractors\n')  # fmt: skip
     out, plot = tmp_path / "RESULTS.md", tmp_path / "RESULTS.png"
     assert main([str(exp), "--out", str(out), "--plot", str(plot), "--labels", str(labels)]) == 0
     rows = [line.split(" | ")[:5] for line in out.read_text().splitlines()
             if line.endswith("| 1.50 |")]  # fmt: skip
     assert rows == [
         ["| alone", "sap2", "test", "10", "-"],
+        ["| slides", "sap2", "test", "10", "-"],
         *[["| two-stage, N distractors", "sap2", "test", "10", n] for n in ("0", "10", "100")],
     ]
     from PIL import Image

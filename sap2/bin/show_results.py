@@ -24,8 +24,8 @@ bars with their values, the baseline's as dashed lines, and where decode tags en
 ``_N<size>`` (the context list size), B-WER and the real-time factor against N.
 
 The labels file is YAML, ``<system>/<decode tag>: label`` (``*`` for any system; a tag
-without its ``_N<size>`` names all its list sizes), in the order the rows are to be
-shown::
+ending in ``_N`` names all its list sizes, and a tag without its ``_N<size>`` also
+names them where there is no ``_N`` key), in the order the rows are to be shown::
 
     whisper_tiny_en/no_context: Whisper tiny.en alone
     "*/two_stage_speech_w2": SAP² two-stage, speech pooling, w=2
@@ -143,7 +143,8 @@ def label_rows(rows: list[dict], labels: dict[str, str], baseline: str = "") -> 
     order = list(labels)
 
     def key_of(row: dict) -> str | None:
-        for tag in dict.fromkeys((row["decode"], _SIZE.sub("", row["decode"]))):
+        decode = row["decode"]
+        for tag in dict.fromkeys((decode, _SIZE.sub("_N", decode), _SIZE.sub("", decode))):
             for key in (f"{row['system']}/{tag}", f"*/{tag}"):
                 if key in labels:
                     return key

@@ -1,6 +1,9 @@
 """LibriSpeech for the is21 biasing benchmark: download, preparation, is21 word lists.
 
-``download_librispeech`` comes from lhotse; the is21 word lists from the public
+``download_librispeech`` fetches each part's archive from OpenSLR with lhotse's resumable
+download into ``<part>.tar.gz.part``, renamed to ``<part>.tar.gz`` only once complete (a
+failed download never leaves an archive that a rerun would take for whole), and unpacks
+it with lhotse's ``safe_extract``. The is21 word lists come from the public
 ``facebookresearch/fbai-speech`` repository. ``prepare_librispeech`` reads the corpus
 with lhotse's LibriSpeech utterance parser, one utterance at a time, so that missing
 or unreadable audio is reported by name (and skipped with ``skip_bad``); transcripts
@@ -8,11 +11,15 @@ are lower-cased, as the is21 references are.
 """
 
 import logging
+import shutil
+import tarfile
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 from lhotse import RecordingSet, SupervisionSet
-from lhotse.recipes.librispeech import download_librispeech, parse_utterance
+from lhotse.recipes.librispeech import LIBRISPEECH, parse_utterance
+from lhotse.utils import resumable_download, safe_extract
 from tqdm import tqdm
 
 from sap2.data.manifests import BadItems, count_longer_than, write_part
@@ -28,8 +35,55 @@ IS21_WORDS_URL = (
     "https://raw.githubusercontent.com/facebookresearch/fbai-speech/main/is21_deep_bias/words"
 )
 IS21_WORD_FILES = ("common_words_5k.txt", "all_rare_words.txt", "all_words.count.txt")
+OPENSLR_LIBRISPEECH_URL = "https://www.openslr.org/resources/12"
 
 __all__ = ["download_librispeech", "download_is21_words", "prepare_librispeech"]
+
+
+def download_librispeech(
+    target_dir: Pathlike, parts: Sequence[str], base_url: str = OPENSLR_LIBRISPEECH_URL
+) -> Path:
+    """Download and unpack LibriSpeech ``parts`` into ``target_dir/LibriSpeech/<part>``
+    (a part already there is kept: the unpacked folder is renamed into place whole). An
+    interrupted download
+    resumes from its ``.part`` file; an archive that does not unpack is an
+    :class:`InputError` naming it. Returns ``target_dir/LibriSpeech``."""
+    target_dir = Path(target_dir)
+    corpus_dir = target_dir / "LibriSpeech"
+    for part in parts:
+        if part not in LIBRISPEECH:
+            raise InputError(
+                f"unknown LibriSpeech part {part!r}; choose from {', '.join(LIBRISPEECH)}"
+            )
+        part_dir = corpus_dir / part
+        if part_dir.is_dir():
+            logger.info("%s is there, skipping", part_dir)
+            continue
+        archive = target_dir / f"{part}.tar.gz"
+        if not archive.is_file():
+            partial = archive.with_name(archive.name + ".part")
+            target_dir.mkdir(parents=True, exist_ok=True)
+            logger.info("downloading %s/%s.tar.gz", base_url, part)
+            resumable_download(f"{base_url}/{part}.tar.gz", filename=partial)
+            partial.rename(archive)
+        unpacking = target_dir / f".{part}.unpacking"  # this function's own scratch folder
+        shutil.rmtree(unpacking, ignore_errors=True)
+        try:
+            with tarfile.open(archive) as tar:
+                safe_extract(tar, path=unpacking)
+        except (tarfile.TarError, EOFError, OSError) as err:
+            shutil.rmtree(unpacking, ignore_errors=True)
+            raise InputError(f"{archive}: not a complete LibriSpeech archive ({err})") from None
+        if not (unpacking / "LibriSpeech" / part).is_dir():
+            shutil.rmtree(unpacking, ignore_errors=True)
+            raise InputError(f"{archive}: holds no LibriSpeech/{part} folder")
+        corpus_dir.mkdir(parents=True, exist_ok=True)
+        (unpacking / "LibriSpeech" / part).rename(part_dir)
+        for name in ("BOOKS.TXT", "CHAPTERS.TXT", "LICENSE.TXT", "README.TXT", "SPEAKERS.TXT"):
+            if (unpacking / "LibriSpeech" / name).is_file() and not (corpus_dir / name).exists():
+                (unpacking / "LibriSpeech" / name).rename(corpus_dir / name)
+        shutil.rmtree(unpacking)
+    return corpus_dir
 
 
 def download_is21_words(target_dir: Pathlike, force_download: bool = False) -> Path:

@@ -36,8 +36,10 @@ def download(args: argparse.Namespace) -> None:
     missing = [p for p in args.parts if not (Path(args.dl_dir) / "LibriSpeech" / p).is_dir()]
     if missing:
         try:
-            download_librispeech(args.dl_dir, dataset_parts=missing)
-        except Exception as err:  # network and archive errors of several types
+            download_librispeech(args.dl_dir, missing)
+        except InputError:
+            raise
+        except Exception as err:  # network errors of several types
             raise InputError(
                 f"cannot download LibriSpeech {' '.join(missing)} to {args.dl_dir} ({err}); "
                 "put the corpus in DL_DIR/LibriSpeech/<part> and pass --dl-dir"

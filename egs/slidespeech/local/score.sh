@@ -9,7 +9,7 @@
 #   Writes DECODE_DIR/scoring/{wer.txt,wer.json,details/}.
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  echo "Usage: $0 DATA_DIR DECODE_DIR...   e.g. $0 data exp/sap2/decode_two_stage_slides5/test" >&2
+  echo "Usage: $0 DATA_DIR DECODE_DIR...   e.g. $0 data exp/sap2/decode_two_stage/test" >&2
   exit 2
 fi
 data=$1
