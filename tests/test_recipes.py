@@ -150,7 +150,7 @@ def test_slidespeech_stage_0_says_how_to_get_the_corpus(tmp_path, what):
 @pytest.mark.parametrize("recipe", ["slidespeech", "librispeech"])
 def test_real_recipes_train_as_the_authors_run(recipe):
     # The authors' ms-swift run: LoRA rank 8 (projector included), lr 1e-4, cosine, no
-    # warmup, weight decay 0.1; SAP window 2, 4 heads (README, "Fidelity").
+    # warmup, weight decay 0.1; SAP window 2, 4 heads (docs/fidelity.md).
     from sap2.train.config import read_config_file
 
     conf = read_config_file(REPO / "egs" / recipe / "conf" / "train.yaml")

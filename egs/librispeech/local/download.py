@@ -25,9 +25,9 @@ def main() -> None:
 
 def get_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dl-dir", required=True)
-    parser.add_argument("--words-dir", required=True)
-    parser.add_argument("--parts", nargs="+", required=True)
+    parser.add_argument("--dl-dir", required=True, help="LibriSpeech goes to DL_DIR/LibriSpeech")
+    parser.add_argument("--words-dir", required=True, help="folder of the is21 word lists")
+    parser.add_argument("--parts", nargs="+", required=True, help="LibriSpeech parts")
     return parser.parse_args()
 
 

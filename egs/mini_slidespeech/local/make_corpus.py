@@ -32,6 +32,7 @@ import librosa
 import numpy as np
 import soundfile as sf
 
+from sap2.cli import HelpFormatter
 from sap2.data.invented_words import invented_words
 
 SR = 16000
@@ -221,16 +222,16 @@ def write_split(out: Path, split: str, talks: dict, rng: random.Random, pool: Po
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter
     )
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--train-talks", type=int, default=120)
-    parser.add_argument("--dev-talks", type=int, default=3)
-    parser.add_argument("--test-talks", type=int, default=6)
-    parser.add_argument("--slides-per-talk", type=int, default=4)
-    parser.add_argument("--utts-per-slide", type=int, default=5)
-    parser.add_argument("--terms-per-talk", type=int, default=10)
+    parser.add_argument("--out", required=True, help="corpus folder (the SlideSpeech layout)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of texts, voices and terms")
+    parser.add_argument("--train-talks", type=int, default=120, help="talks of the train split")
+    parser.add_argument("--dev-talks", type=int, default=3, help="talks of the dev split")
+    parser.add_argument("--test-talks", type=int, default=6, help="talks of the test split")
+    parser.add_argument("--slides-per-talk", type=int, default=4, help="slides of each talk")
+    parser.add_argument("--utts-per-slide", type=int, default=5, help="utterances per slide")
+    parser.add_argument("--terms-per-talk", type=int, default=10, help="rare terms of a talk")
     parser.add_argument(
         "--spellings-per-term",
         type=int,
