@@ -143,7 +143,7 @@ def decode_to_folder(args: argparse.Namespace) -> int:
 
 
 def main(cmd: Sequence[str] | None = None) -> int:
-    """Entry point of ``sap2-decode`` and ``python -m sap2.bin.decode``."""
+    """Entry point of ``sap2-decode``."""
     return run_tool("sap2-decode", get_parser(), decode, cmd, config_file=True)
 
 

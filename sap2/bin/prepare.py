@@ -5,10 +5,10 @@ Writes under OUT_DIR (a recipe's ``data/``): ``manifests/``, ``cuts/<part>.jsonl
 ``<part>/text`` (plus ``utt2session`` and ``keywords`` for SlideSpeech).
 
 Usage:
-  python -m sap2.bin.prepare librispeech download/LibriSpeech data --parts test-clean test-other
-  python -m sap2.bin.prepare slidespeech /corpora/SlideSpeech data --parts dev test \\
+  sap2-prepare librispeech download/LibriSpeech data --parts test-clean test-other
+  sap2-prepare slidespeech /corpora/SlideSpeech data --parts dev test \\
       --num-slides 5 --common-words data/lang/common_words_5k.txt
-  python -m sap2.bin.prepare slidespeech /corpora/SlideSpeech data --parts test \\
+  sap2-prepare slidespeech /corpora/SlideSpeech data --parts test \\
       --segments /corpora/ss/test/segments --text /corpora/ss/test/text.norm \\
       --keywords /corpora/ss/test/keywords --slides /corpora/ss/test/slides_ocr
 """
@@ -97,7 +97,7 @@ def prepare(args: argparse.Namespace) -> int:
 
 
 def main(cmd: Sequence[str] | None = None) -> int:
-    """Entry point of ``sap2-prepare`` and ``python -m sap2.bin.prepare``."""
+    """Entry point of ``sap2-prepare``."""
     return run_tool("sap2-prepare", get_parser(), prepare, cmd)
 
 

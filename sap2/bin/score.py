@@ -195,7 +195,7 @@ def _join_biased_words(
 
 
 def main(cmd: Sequence[str] | None = None) -> int:
-    """Entry point of ``sap2-score`` and ``python -m sap2.bin.score``."""
+    """Entry point of ``sap2-score``."""
     parser = get_parser()
 
     def body(args: argparse.Namespace) -> int:

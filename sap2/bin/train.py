@@ -194,7 +194,7 @@ def has_trained(exp: Path) -> bool:
 
 
 def main(cmd: Sequence[str] | None = None) -> int:
-    """Entry point of ``sap2-train`` and ``python -m sap2.bin.train``."""
+    """Entry point of ``sap2-train``."""
     return run_tool("sap2-train", get_parser(), train, cmd)
 
 
