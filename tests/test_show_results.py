@@ -149,7 +149,7 @@ def test_list_sizes_share_a_label_and_get_their_own_panels(tmp_path):
     exp = tmp_path / "exp"
     _scored(exp, "sap2", "no_context", 4, 20)
     _scored(exp, "sap2", "two_stage", 5, 9)  # the same condition without a list size
-    for n, b_errors in ((0, 8), (10, 10), (100, 14)):
+    for n, b_errors in ((0, 8), (20, 10), (100, 14)):  # N100 sorts before N20 as text
         _scored(exp, "sap2", f"two_stage_N{n}", 5, b_errors)
     labels = tmp_path / "labels.yaml"
     labels.write_text('"*/no_context": alone\n"*/two_stage": slides\n'
@@ -161,7 +161,7 @@ def test_list_sizes_share_a_label_and_get_their_own_panels(tmp_path):
     assert rows == [
         ["| alone", "sap2", "test", "10", "-"],
         ["| slides", "sap2", "test", "10", "-"],
-        *[["| two-stage, N distractors", "sap2", "test", "10", n] for n in ("0", "10", "100")],
+        *[["| two-stage, N distractors", "sap2", "test", "10", n] for n in ("0", "20", "100")],
     ]
     from PIL import Image
 

@@ -152,7 +152,14 @@ def label_rows(rows: list[dict], labels: dict[str, str], baseline: str = "") -> 
 
     def rank(row: dict) -> tuple:
         key = key_of(row)
-        return (order.index(key) if key else len(order), row["system"], row["decode"] != baseline)
+        size = -1 if row["list_size"] is None else row["list_size"]  # N in numeric order
+        return (
+            order.index(key) if key else len(order),
+            row["system"],
+            row["decode"] != baseline,
+            _SIZE.sub("", row["decode"]),
+            size,
+        )
 
     for row in rows:
         key = key_of(row)
