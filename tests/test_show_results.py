@@ -65,11 +65,11 @@ def test_table_comparison_and_systems(tmp_path):
     ]  # fmt: skip
     comparison = text.split("## Against no_context", 1)[1]
     # 4 -> 5 U errors of 80 is +25 %; 20 -> 13 B errors of 20 is -35 %.
-    assert "| no_context | sap2_train | test | 4 / 80 | - | 20 / 20 | - |" in comparison
-    row = "| two_stage_w2 | sap2_train | test | 5 / 80 | +25.00 % | 13 / 20 | -35.00 % |"
+    assert "| no_context | sap2_train | test | - | 4 / 80 | - | 20 / 20 | - |" in comparison
+    row = "| two_stage_w2 | sap2_train | test | - | 5 / 80 | +25.00 % | 13 / 20 | -35.00 % |"
     assert row in comparison
     # No relative change against a baseline without errors.
-    assert "| full_context | other | test | 2 / 80 | - | 10 / 20 | +0.00 % |" in comparison
+    assert "| full_context | other | test | - | 2 / 80 | - | 10 / 20 | +0.00 % |" in comparison
     systems = text.split("## Systems", 1)[1]
     assert (
         "- sap2_train: 2 decodes of exp/sap2_train/final; trained with model_dir exp/tiny_lm, "
@@ -185,5 +185,5 @@ def test_rows_without_reference_words_are_compared_as_undefined(tmp_path):
     out, plot = tmp_path / "RESULTS.md", tmp_path / "RESULTS.png"
     assert main([str(exp), "--out", str(out), "--plot", str(plot)]) == 0
     text = out.read_text()
-    assert "| full_context | sap2 | test_nonspeech | 2 / 0 | - | 0 / 0 | - |" in text
+    assert "| full_context | sap2 | test_nonspeech | - | 2 / 0 | - | 0 / 0 | - |" in text
     assert "| full_context | sap2 | test_nonspeech | 4 | - | - | - | 0.00 |" in text

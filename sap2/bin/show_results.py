@@ -200,13 +200,15 @@ def comparison(rows: list[dict], baseline: str) -> list[str]:
         f"Errors / reference words, and the change of the error rate relative to the {baseline} "
         "decode of the same system and set (negative: fewer errors).",
         "",
-        "| condition | system | set | U-WER errors | U-WER change | B-WER errors | B-WER change |",
-        "|---|---|---|---|---|---|---|",
+        "| condition | system | set | N | U-WER errors | U-WER change | B-WER errors | "
+        "B-WER change |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in [r for r in rows if (r["system"], r["set"]) in bases]:
         base = bases[(r["system"], r["set"])]
         lines.append(
-            f"| {r['label']} | {r['system']} | {r['set']} | {_errors(r['u_counts'])} | "
+            f"| {r['label']} | {r['system']} | {r['set']} | {_cell(r['list_size'])} | "
+            f"{_errors(r['u_counts'])} | "
             f"{'-' if r is base else _change(r['u_wer'], base['u_wer'])} | "
             f"{_errors(r['b_counts'])} | "
             f"{'-' if r is base else _change(r['b_wer'], base['b_wer'])} |"
