@@ -350,14 +350,15 @@ def _against_size(ax, rows: list[dict], key: str, ylabel: str) -> None:
 
 
 def plot(rows: list[dict], path: Path, baseline: str = "") -> None:
-    """One panel of U-WER / B-WER bars for the decodes without a list size (:func:`_bars`);
-    where decodes have list sizes, B-WER and the real-time factor against N."""
+    """One panel of U-WER / B-WER bars for the decodes without a list size (:func:`_bars`;
+    not sets without reference words, such as non-speech controls, whose rates are
+    undefined); where decodes have list sizes, B-WER and the real-time factor against N."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fixed = [r for r in rows if r["list_size"] is None]
+    fixed = [r for r in rows if r["list_size"] is None and r["wer"] is not None]
     sized = [r for r in rows if r["list_size"] is not None]
     panels = int(bool(fixed)) + 2 * int(bool(sized))
     fig, axes = plt.subplots(1, panels, figsize=(7 * panels, 4.5), squeeze=False)
