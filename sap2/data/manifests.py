@@ -92,6 +92,16 @@ def write_part(
     return cuts
 
 
+def write_session_files(kaldi_dir: Pathlike, cuts: CutSet, keywords: bool = True) -> None:
+    """The SlideSpeech scorer's inputs beside ``text``: ``utt2session`` (``uttid session``)
+    and, with ``keywords``, ``keywords`` (``uttid KW$KW$...``, each cut's ``ocr_keywords``)."""
+    kaldi_dir = Path(kaldi_dir)
+    atomic_write_text(kaldi_dir / "utt2session", "".join(f"{c.id} {c.session}\n" for c in cuts))
+    if keywords:
+        lines = (f"{c.id} {'$'.join(c.custom.get('ocr_keywords', []))}\n" for c in cuts)
+        atomic_write_text(kaldi_dir / "keywords", "".join(lines))
+
+
 def absolute_paths(recording: Recording) -> Recording:
     """``recording`` with the paths of its file sources made absolute."""
     sources = [

@@ -12,8 +12,8 @@ import numpy as np
 import soundfile as sf
 from lhotse import CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
 
-from sap2.data.manifests import write_part
-from sap2.fileio import atomic_output, atomic_write_text
+from sap2.data.manifests import write_part, write_session_files
+from sap2.fileio import atomic_output
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +73,6 @@ def write_nonspeech_part(
         RecordingSet.from_recordings(recordings), SupervisionSet.from_segments(supervisions),
         data_dir, "nonspeech", part, custom,
     )  # fmt: skip
-    kaldi_dir = data_dir / part
-    atomic_write_text(
-        kaldi_dir / "keywords",
-        "".join(f"{c.id} {'$'.join(c.custom.get('ocr_keywords', []))}\n" for c in written),
-    )
-    atomic_write_text(kaldi_dir / "utt2session", "".join(f"{c.id} {c.session}\n" for c in written))
+    write_session_files(data_dir / part, written)
     logger.info("%s: %d non-speech cuts (%s)", part, len(written), ", ".join(KINDS))
     return written

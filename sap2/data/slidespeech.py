@@ -29,9 +29,8 @@ from lhotse import Recording, RecordingSet, SupervisionSegment, SupervisionSet
 
 from sap2.context.distractors import without_words
 from sap2.context.ocr_keywords import KeywordExtractor
-from sap2.data.manifests import BadItems, count_longer_than, write_part
+from sap2.data.manifests import BadItems, count_longer_than, write_part, write_session_files
 from sap2.errors import InputError
-from sap2.fileio import atomic_write_text
 from sap2.scoring.readers import read_lines, read_text, read_word_lists
 
 logger = logging.getLogger(__name__)
@@ -230,12 +229,7 @@ def prepare_slidespeech(
         SupervisionSet.from_segments(supervisions),
         output_dir, "slidespeech", split, custom,
     )  # fmt: skip
-    kaldi_dir = Path(output_dir) / split
-    atomic_write_text(kaldi_dir / "utt2session", "".join(f"{c.id} {c.session}\n" for c in cuts))
-    if part.keywords is not None:
-        atomic_write_text(
-            kaldi_dir / "keywords", "".join(f"{c.id} {'$'.join(c.ocr_keywords)}\n" for c in cuts)
-        )
+    write_session_files(Path(output_dir) / split, cuts, keywords=part.keywords is not None)
     longer = count_longer_than(cuts, max_seconds)
     logger.info(
         "SlideSpeech %s: %d utterances, mean context %.1f words, %d longer than %.0f s (dropped "
