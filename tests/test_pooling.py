@@ -37,11 +37,14 @@ def test_output_shapes_and_mask():
     assert mask.tolist() == [[True, True, True], [True, True, False]]
 
 
-def test_window_one_returns_the_context():
+@pytest.mark.parametrize("mode", ["speech", "mean", "authors"])
+def test_window_one_returns_the_context(mode):
     speech, sm, context, cm = random_inputs()
-    pooled, mask = sap_pool(speech, sm, context, cm, window_size=1, num_heads=4)
-    torch.testing.assert_close(pooled, context)
-    assert mask.all()
+    cm[1, 7:] = 0
+    pooled, mask = sap_pool(speech, sm, context, cm, window_size=1, num_heads=4, mode=mode)
+    assert torch.equal(pooled[0], context[0]) and torch.equal(pooled[1, :7], context[1, :7])
+    assert not pooled[1, 7:].any()  # padding holds zeros, as every empty window does
+    assert mask.tolist() == cm.bool().tolist()
 
 
 @pytest.mark.parametrize("mode", ["speech", "mean"])

@@ -45,9 +45,8 @@ def download_librispeech(
 ) -> Path:
     """Download and unpack LibriSpeech ``parts`` into ``target_dir/LibriSpeech/<part>``
     (a part already there is kept: the unpacked folder is renamed into place whole). An
-    interrupted download
-    resumes from its ``.part`` file; an archive that does not unpack is an
-    :class:`InputError` naming it. Returns ``target_dir/LibriSpeech``."""
+    interrupted download resumes from its ``.part`` file; an archive that does not unpack
+    is an :class:`InputError` naming it. Returns ``target_dir/LibriSpeech``."""
     target_dir = Path(target_dir)
     corpus_dir = target_dir / "LibriSpeech"
     for part in parts:
