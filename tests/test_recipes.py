@@ -183,3 +183,13 @@ def test_help_lists_every_stage_and_every_decoding_condition_is_a_file(recipe):
     for condition in conditions:
         args = parse_with_config(get_parser(), ["--config", str(condition), "--out-dir", "x"])
         assert args.mode in ("two_stage", "multitask", "full_context", "no_context")
+
+
+@pytest.mark.parametrize("recipe", ["librispeech", "slidespeech"])
+def test_a_missing_condition_file_stops_decoding_before_it_starts(tmp_path, recipe):
+    folder = recipe_copy(tmp_path, recipe)
+    out = run_recipe(folder, "--stage", "20", "--stop-stage", "20",
+                     "--decode-conditions", "two_stage nope")  # fmt: skip
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines()[-1].endswith("conf/decode/nope.yaml not found")
+    assert not (folder / "exp").exists()

@@ -87,9 +87,9 @@ fi
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
   log "Stage 1: manifests and cuts: ${dl_dir}/LibriSpeech -> data/{manifests,cuts}"
+  if [ "${skip_bad}" = true ]; then bad_opt=--skip-bad; else bad_opt=; fi
   for part in ${train_parts} ${test_parts}; do
     if [ -f "data/cuts/.${part}.done" ]; then log "data/cuts/${part}.jsonl.gz done, skipping"; continue; fi
-    if [ "${skip_bad}" = true ]; then bad_opt=--skip-bad; else bad_opt=; fi
     sap2-prepare librispeech "${dl_dir}/LibriSpeech" data --parts "${part}" ${bad_opt}
     touch "data/cuts/.${part}.done"
   done
@@ -151,8 +151,10 @@ if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then
     utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" --gpu "${decode_gpu}" "${cuts}" "${dir}" \
       --config "${config}" --model-dir "${model_dir}" --adapter "${exp_dir}/final" "$@"
   }
-  for cond in ${decode_conditions}; do
+  for cond in ${decode_conditions}; do   # every condition file, before the first decode
     [ -f "conf/decode/${cond}.yaml" ] || { log "conf/decode/${cond}.yaml not found"; exit 1; }
+  done
+  for cond in ${decode_conditions}; do
     if grep -q '^mode: *no_context' "conf/decode/${cond}.yaml"; then
       log "${cond}: mode no_context, decoded once (no list)"
       for part in ${test_parts}; do

@@ -118,12 +118,14 @@ if [ "${stage}" -le 20 ] && [ "${stop_stage}" -ge 20 ]; then
     decode_conditions=$(for f in conf/decode/*.yaml; do basename "${f}" .yaml; done | tr '\n' ' ')
   fi
   log "Stage 20: decoding (conf/decode/: ${decode_conditions}): data/cuts/<set> -> ${exp_dir}/decode_<cond>/<set>"
+  for cond in ${decode_conditions}; do   # every condition file, before the first decode
+    [ -f "conf/decode/${cond}.yaml" ] || { log "conf/decode/${cond}.yaml not found"; exit 1; }
+  done
   decode_gpu=0
   [ "${ngpu}" -gt 0 ] && decode_gpu=1
   for split in ${test_sets}; do
     for set in "${split}" "${split}_nonspeech"; do   # the test set and its negative controls
       for cond in ${decode_conditions}; do
-        [ -f "conf/decode/${cond}.yaml" ] || { log "conf/decode/${cond}.yaml not found"; exit 1; }
         utils/decode_split.sh --nj "${nj}" --cmd "${decode_cmd}" --gpu "${decode_gpu}" \
           "data/cuts/${set}.jsonl.gz" "${exp_dir}/decode_${cond}/${set}" \
           --config "conf/decode/${cond}.yaml" --model-dir "${model_dir}" --adapter "${exp_dir}/final"
