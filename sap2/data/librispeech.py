@@ -45,8 +45,9 @@ def download_librispeech(
 ) -> Path:
     """Download and unpack LibriSpeech ``parts`` into ``target_dir/LibriSpeech/<part>``
     (a part already there is kept: the unpacked folder is renamed into place whole). An
-    interrupted download resumes from its ``.part`` file; an archive that does not unpack
-    is an :class:`InputError` naming it. Returns ``target_dir/LibriSpeech``."""
+    interrupted download resumes from its ``.part`` file. A download that fails, or an
+    archive that does not unpack, is an :class:`InputError` naming it. Returns
+    ``target_dir/LibriSpeech``."""
     target_dir = Path(target_dir)
     corpus_dir = target_dir / "LibriSpeech"
     for part in parts:
@@ -62,8 +63,15 @@ def download_librispeech(
         if not archive.is_file():
             partial = archive.with_name(archive.name + ".part")
             target_dir.mkdir(parents=True, exist_ok=True)
-            logger.info("downloading %s/%s.tar.gz", base_url, part)
-            resumable_download(f"{base_url}/{part}.tar.gz", filename=partial)
+            url = f"{base_url}/{part}.tar.gz"
+            logger.info("downloading %s", url)
+            try:
+                resumable_download(url, filename=partial)
+            except OSError as err:  # URLError, HTTPError, a full disk, ...
+                raise InputError(
+                    f"cannot download {url} ({err}); put the corpus in "
+                    f"{corpus_dir}/<part> or pass --dl-dir where it is"
+                ) from None
             partial.rename(archive)
         unpacking = target_dir / f".{part}.unpacking"  # this function's own scratch folder
         shutil.rmtree(unpacking, ignore_errors=True)

@@ -35,15 +35,7 @@ def download(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     missing = [p for p in args.parts if not (Path(args.dl_dir) / "LibriSpeech" / p).is_dir()]
     if missing:
-        try:
-            download_librispeech(args.dl_dir, missing)
-        except InputError:
-            raise
-        except Exception as err:  # network errors of several types
-            raise InputError(
-                f"cannot download LibriSpeech {' '.join(missing)} to {args.dl_dir} ({err}); "
-                "put the corpus in DL_DIR/LibriSpeech/<part> and pass --dl-dir"
-            ) from None
+        download_librispeech(args.dl_dir, missing)
     else:
         logging.info("all LibriSpeech parts are in %s/LibriSpeech, skipping", args.dl_dir)
     if all((Path(args.words_dir) / name).is_file() for name in IS21_WORD_FILES):
