@@ -76,20 +76,21 @@ def download_librispeech(
         unpacking = target_dir / f".{part}.unpacking"  # this function's own scratch folder
         shutil.rmtree(unpacking, ignore_errors=True)
         try:
-            with tarfile.open(archive) as tar:
-                safe_extract(tar, path=unpacking)
-        except (tarfile.TarError, EOFError, OSError) as err:
+            try:
+                with tarfile.open(archive) as tar:
+                    safe_extract(tar, path=unpacking)
+            except (tarfile.TarError, EOFError, OSError) as err:
+                raise InputError(f"{archive}: not a complete LibriSpeech archive ({err})") from None
+            unpacked = unpacking / "LibriSpeech"
+            if not (unpacked / part).is_dir():
+                raise InputError(f"{archive}: holds no LibriSpeech/{part} folder")
+            corpus_dir.mkdir(parents=True, exist_ok=True)
+            (unpacked / part).rename(part_dir)
+            for name in ("BOOKS.TXT", "CHAPTERS.TXT", "LICENSE.TXT", "README.TXT", "SPEAKERS.TXT"):
+                if (unpacked / name).is_file() and not (corpus_dir / name).exists():
+                    (unpacked / name).rename(corpus_dir / name)
+        finally:
             shutil.rmtree(unpacking, ignore_errors=True)
-            raise InputError(f"{archive}: not a complete LibriSpeech archive ({err})") from None
-        if not (unpacking / "LibriSpeech" / part).is_dir():
-            shutil.rmtree(unpacking, ignore_errors=True)
-            raise InputError(f"{archive}: holds no LibriSpeech/{part} folder")
-        corpus_dir.mkdir(parents=True, exist_ok=True)
-        (unpacking / "LibriSpeech" / part).rename(part_dir)
-        for name in ("BOOKS.TXT", "CHAPTERS.TXT", "LICENSE.TXT", "README.TXT", "SPEAKERS.TXT"):
-            if (unpacking / "LibriSpeech" / name).is_file() and not (corpus_dir / name).exists():
-                (unpacking / "LibriSpeech" / name).rename(corpus_dir / name)
-        shutil.rmtree(unpacking)
     return corpus_dir
 
 
